@@ -1,0 +1,29 @@
+/** Injection token of the options the user passed to `forRoot`/`forRootAsync`. */
+export const BACKJOB_MODULE_OPTIONS = 'BACKJOB_MODULE_OPTIONS';
+
+/** Injection token of the options after defaults were applied and checked. */
+export const BACKJOB_RESOLVED_OPTIONS = 'BACKJOB_RESOLVED_OPTIONS';
+
+/** Injection token of the job store chosen from `useDb` / `useCache`. */
+export const BACKJOB_JOB_STORE = 'BACKJOB_JOB_STORE';
+
+/** Injection token of the TypeORM repository of the job table, when `useDb`. */
+export const BACKJOB_JOB_REPOSITORY = 'BACKJOB_JOB_REPOSITORY';
+
+/** Metadata key set by `@BackgroundWorker()`. */
+export const BACKGROUND_WORKER_METADATA = 'backjob:background_worker';
+
+/** Request header that carries the signed token of an internal request. */
+export const BACKJOB_TOKEN_HEADER = 'x-backjob-token';
+
+/** Response header by which a monitor request acknowledges its job. */
+export const BACKJOB_ACK_HEADER = 'x-backjob-ack';
+
+/** Response header by which a worker request says it could not claim its job. */
+export const BACKJOB_CLAIM_HEADER = 'x-backjob-claim';
+
+/** Context of every log line the module writes. */
+export const BACKJOB_LOGGER_CONTEXT = 'BackJob';
+
+/** The key shipped in examples; refused when NODE_ENV is production. */
+export const BACKJOB_EXAMPLE_KEY = 'change-me-change-me-change-me-change-me';

@@ -1,0 +1,96 @@
+// Every sentence the module shows a developer, in one place: what went wrong,
+// then how to fix it.
+
+export const noStoreMessage = () =>
+  'BackJob has nowhere to keep jobs: both useDb and useCache are false. Set useDb: true (TypeORM) or useCache: true (@nestjs/cache-manager).';
+
+export const shortKeyMessage = (length: number) =>
+  `BackJob's key is ${length} characters long; it signs internal requests and must have at least 32. Generate one with \`openssl rand -base64 32\` and pass it as the key option.`;
+
+export const missingKeyInProductionMessage = () =>
+  'BackJob has no key while NODE_ENV is production. Set the key option to a secret of at least 32 characters that every instance shares (for example from the BACKJOB_KEY environment variable).';
+
+export const exampleKeyInProductionMessage = () =>
+  'BackJob is configured with the example key while NODE_ENV is production. Replace it with a secret of your own of at least 32 characters.';
+
+export const randomKeyWarning = () =>
+  'BackJob has no key option, so it made a random one for this process. That is fine for one instance; several instances must share one key (the key option).';
+
+export const positiveNumberMessage = (name: string, value: unknown) =>
+  `BackJob's ${name} must be a number greater than 0, not ${String(value)}.`;
+
+export const nonNegativeNumberMessage = (name: string, value: unknown) =>
+  `BackJob's ${name} must be a number of 0 or more (0 turns it off), not ${String(value)}.`;
+
+export const invalidBaseUrlMessage = (value: string) =>
+  `BackJob's baseUrl "${value}" is not an absolute http(s) URL. Use a form like "http://127.0.0.1:3000" or "https://lb.internal/app".`;
+
+export const invalidTableNameMessage = (value: string) =>
+  `BackJob's tableName "${value}" is not a plain table name. Use letters, digits and underscores only, starting with a letter or underscore.`;
+
+export const invalidRouteMessage = (route: unknown, why: string) =>
+  `BackJob cannot start the route ${JSON.stringify(route)}: ${why}. Give a route of the app, such as 'reports/build'.`;
+
+export const invalidMethodMessage = (method: unknown, allowed: readonly string[]) =>
+  `BackJob cannot send a ${JSON.stringify(method)} request: Node's HTTP parser does not carry that method. Use one of ${allowed.join(', ')}.`;
+
+export const invalidRequestFormMessage = () =>
+  "BackJob's start() takes a route string, an array [route, params] or an object { route, query?, method?, body? }.";
+
+export const invalidBodyTypeMessage = (value: unknown) =>
+  `BackJob cannot encode a body as ${JSON.stringify(value)}. Use bodyType 'form' (the default) or 'json'.`;
+
+export const delayTooLongMessage = (delay: number, errorTimeout: number) =>
+  `BackJob cannot delay a job by ${delay} s: the longest delay is errorTimeout (${errorTimeout} s), since a job with no update for that long is failed. Raise errorTimeout or shorten the delay.`;
+
+export const notListeningMessage = () =>
+  'BackJob cannot send its internal request: the app is not listening yet. Start jobs after app.listen(), or set the baseUrl option.';
+
+export const monitorUnreachableMessage = (url: string, why: string) =>
+  `The job's monitor request to ${url} failed: ${why}. Check that the app can reach itself at that address, or set BackJob's baseUrl option.`;
+
+export const answeredMessage = (status: number, body: string) =>
+  `it was answered ${status}${body ? `: ${body.slice(0, 2000)}` : ''}`;
+
+export const workerFailedMessage = (status: number, body: string) =>
+  `The worker request failed: ${answeredMessage(status, body)}`;
+
+export const workerUnreachableMessage = (url: string, why: string) =>
+  `The worker request to ${url} failed: ${why}`;
+
+export const jobTimeoutMessage = () => 'job timeout';
+
+export const workerOnlyMessage = () =>
+  'This action runs only as a background job. Start it with BackJobService.start().';
+
+export const alreadyClaimedMessage = () =>
+  'This job was already picked up by another worker request; it runs only once.';
+
+export const storeWriteFailedMessage = (jobId: string, error: unknown) =>
+  `BackJob could not store the progress of job ${jobId}: ${describeError(error)}. The next update or the final status will try again.`;
+
+export const finalWriteFailedMessage = (jobId: string, error: unknown) =>
+  `BackJob could not store the final status of job ${jobId}: ${describeError(error)}. Its monitor or the timeout sweep will end it.`;
+
+export const monitorCrashedMessage = (jobId: string, error: unknown) =>
+  `BackJob's monitor of job ${jobId} stopped on an error: ${describeError(error)}`;
+
+export const selfCheckFailedMessage = (url: string, why: string) =>
+  `BackJob cannot reach this app at ${url}: ${why}. Background jobs will fail until it can. Set the baseUrl option to an address where the app reaches itself.`;
+
+export const missingSchedulerMessage = () =>
+  'BackJob needs ScheduleModule.forRoot() from @nestjs/schedule in your AppModule, for its timeout sweep and backlog cleanup. Import it once in the app.';
+
+export const missingCacheMessage = (token: string) =>
+  `BackJob's useCache is on, but nothing is provided under ${token}. Import CacheModule.register() (from @nestjs/cache-manager) with isGlobal: true, or set cacheToken.`;
+
+export const sweepFailedMessage = (error: unknown, everySeconds: number) =>
+  `BackJob's timeout sweep failed: ${describeError(error)}. It runs again in ${everySeconds} s.`;
+
+export const cleanupFailedMessage = (error: unknown) =>
+  `BackJob's backlog cleanup failed: ${describeError(error)}. It runs again on its schedule.`;
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { ConfigurableBackJobModule } from './backjob.module-definition.js';
+
+/**
+ * Turns controller actions into background jobs with progress.
+ *
+ * ```ts
+ * BackJobModule.forRoot({ key: process.env.BACKJOB_KEY })
+ * BackJobModule.forRootAsync({ inject: [ConfigService], useFactory: (c) => ({ key: c.get('BACKJOB_KEY') }) })
+ * ```
+ *
+ * Global by default. Needs the app's `TypeOrmModule.forRoot()` (unless
+ * `useDb: false`) and `ScheduleModule.forRoot()`.
+ */
+@Module({})
+export class BackJobModule extends ConfigurableBackJobModule {}

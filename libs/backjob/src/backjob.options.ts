@@ -1,0 +1,113 @@
+import { Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { BACKJOB_EXAMPLE_KEY, BACKJOB_LOGGER_CONTEXT } from './backjob.constants.js';
+import * as messages from './backjob.messages.js';
+import { BackJobConfigurationError } from './errors/backjob-configuration.error.js';
+import type {
+  BackJobModuleExtras,
+  BackJobModuleOptions,
+} from './interfaces/backjob-options.interface.js';
+
+/** The defaults of every option: the one place they live. */
+export const BACKJOB_DEFAULTS = {
+  useDb: true,
+  useCache: false,
+  // The token @nestjs/cache-manager provides, named here so that the package
+  // stays optional for apps without a cache.
+  cacheToken: 'CACHE_MANAGER',
+  cachePrefix: 'backjob:',
+  checkAndCreateTable: true,
+  errorTimeout: 60,
+  userAgent: 'nestjs-backjob',
+  backlogDays: 30,
+  allBacklogDays: 60,
+  cleanupCron: '0 * * * *',
+  sweepInterval: 10,
+  allowSelfSignedCertificates: false,
+  forwardHeaders: ['cookie', 'authorization', 'x-csrf-token', 'x-xsrf-token', 'csrf-token'],
+  mergeIdentical: true,
+  watchPollInterval: 500,
+  isGlobal: true,
+  tableName: 'e_background_job',
+} satisfies Required<Omit<BackJobModuleOptions, 'key' | 'baseUrl'>> &
+  Required<Omit<BackJobModuleExtras, 'dataSource'>>;
+
+/** Options with every default applied, checked once at boot. */
+export type ResolvedBackJobOptions = Required<Omit<BackJobModuleOptions, 'baseUrl'>> &
+  Required<Omit<BackJobModuleExtras, 'dataSource'>> & {
+    baseUrl: string | undefined;
+    dataSource: string | undefined;
+  };
+
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Applies the defaults and refuses combinations that cannot work. */
+export function resolveBackJobOptions(
+  options: BackJobModuleOptions,
+  extras: BackJobModuleExtras,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedBackJobOptions {
+  const defined = <T extends object>(value: T) =>
+    Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const resolved: ResolvedBackJobOptions = {
+    ...BACKJOB_DEFAULTS,
+    ...defined(options),
+    ...defined(extras),
+    key: resolveKey(options.key, env),
+    baseUrl: options.baseUrl?.replace(/\/+$/, ''),
+    dataSource: extras.dataSource,
+    forwardHeaders: (options.forwardHeaders ?? BACKJOB_DEFAULTS.forwardHeaders).map((h) =>
+      h.toLowerCase(),
+    ),
+  };
+  validate(resolved);
+  return resolved;
+}
+
+function resolveKey(key: string | undefined, env: NodeJS.ProcessEnv): string {
+  const production = env.NODE_ENV === 'production';
+  if (key === undefined || key === '') {
+    if (production) throw new BackJobConfigurationError(messages.missingKeyInProductionMessage());
+    new Logger(BACKJOB_LOGGER_CONTEXT).warn(messages.randomKeyWarning());
+    return randomBytes(32).toString('base64url');
+  }
+  if (key.length < 32) throw new BackJobConfigurationError(messages.shortKeyMessage(key.length));
+  if (production && key === BACKJOB_EXAMPLE_KEY) {
+    throw new BackJobConfigurationError(messages.exampleKeyInProductionMessage());
+  }
+  return key;
+}
+
+function validate(options: ResolvedBackJobOptions): void {
+  const fail = (message: string) => {
+    throw new BackJobConfigurationError(message);
+  };
+  if (!options.useDb && !options.useCache) fail(messages.noStoreMessage());
+  for (const name of ['errorTimeout', 'sweepInterval', 'watchPollInterval'] as const) {
+    if (!isFiniteNumber(options[name]) || options[name] <= 0) {
+      fail(messages.positiveNumberMessage(name, options[name]));
+    }
+  }
+  for (const name of ['backlogDays', 'allBacklogDays'] as const) {
+    if (!isFiniteNumber(options[name]) || options[name] < 0) {
+      fail(messages.nonNegativeNumberMessage(name, options[name]));
+    }
+  }
+  if (!TABLE_NAME.test(options.tableName)) fail(messages.invalidTableNameMessage(options.tableName));
+  if (options.baseUrl !== undefined && !isHttpUrl(options.baseUrl)) {
+    fail(messages.invalidBaseUrlMessage(options.baseUrl));
+  }
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,1 @@
+export * from './background-worker.decorator.js';

@@ -1,0 +1,4 @@
+/** Thrown at boot when the module's options cannot work together. */
+export class BackJobConfigurationError extends Error {
+  override name = 'BackJobConfigurationError';
+}

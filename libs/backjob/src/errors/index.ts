@@ -1,0 +1,3 @@
+export * from './backjob-configuration.error.js';
+export * from './invalid-job-request.error.js';
+export * from './job-failed.exception.js';

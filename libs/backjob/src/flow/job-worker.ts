@@ -1,0 +1,75 @@
+import { ConflictException, Injectable, type CallHandler, type ExecutionContext } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { defaultIfEmpty, from, last, Observable, switchMap, throwError } from 'rxjs';
+import { BackJobContext } from '../backjob.context.js';
+import { BACKJOB_CLAIM_HEADER } from '../backjob.constants.js';
+import * as messages from '../backjob.messages.js';
+import { JobFailedException } from '../errors/job-failed.exception.js';
+import { JobTracker } from '../storage/job-tracker.js';
+import { JobRun } from './job-run.js';
+import { captureResponseWrites, valueToText } from './output-capture.js';
+import { JobFailedResponseException } from './job-failed-response.exception.js';
+
+/**
+ * Step 3 of a job: the worker request runs the real handler. The job is
+ * claimed once (Started → InProgress, atomically: a replayed or doubled
+ * worker request gets 409 and runs nothing), bound to the request's context
+ * so that `update()` and friends apply to it, and ended with the handler's
+ * output when it returns or throws (step 4).
+ */
+@Injectable()
+export class JobWorker {
+  constructor(
+    private readonly tracker: JobTracker,
+    private readonly context: BackJobContext,
+  ) {}
+
+  handle(jobId: string, execution: ExecutionContext, next: CallHandler, sendsOwnResponse: boolean): Observable<unknown> {
+    const http = execution.switchToHttp();
+    const request = http.getRequest<IncomingMessage>();
+    const response = http.getResponse<ServerResponse>();
+    return from(this.tracker.claim(jobId)).pipe(
+      switchMap((claimed) => {
+        if (!claimed) {
+          response.setHeader(BACKJOB_CLAIM_HEADER, 'taken');
+          return throwError(() => new ConflictException(messages.alreadyClaimedMessage()));
+        }
+        const run = new JobRun(jobId, this.tracker);
+        captureResponseWrites(response, run, sendsOwnResponse);
+        return this.runHandler(run, request, next);
+      }),
+    );
+  }
+
+  /**
+   * Runs the handler inside the job's context. The job is settled from our
+   * own subscription, which is kept when the client goes away, so that an
+   * action that finishes after its request was dropped still ends its job.
+   */
+  private runHandler(run: JobRun, request: IncomingMessage, next: CallHandler): Observable<unknown> {
+    return new Observable<unknown>((subscriber) => {
+      this.context.run({ headers: request.headers, run }, () =>
+        next
+          .handle()
+          .pipe(defaultIfEmpty(undefined), last())
+          .subscribe({
+            next: (value) => {
+              run.write(valueToText(value));
+              run.settleSuccess().then(
+                () => (subscriber.next(value), subscriber.complete()),
+                (error: unknown) => subscriber.error(error),
+              );
+            },
+            error: (error: unknown) => {
+              // fail() is an expected ending, not a crash: answer without an error log.
+              const answer = error instanceof JobFailedException ? new JobFailedResponseException(error.text) : error;
+              run.settleFailure(error).then(
+                () => subscriber.error(answer),
+                () => subscriber.error(answer),
+              );
+            },
+          }),
+      );
+    });
+  }
+}

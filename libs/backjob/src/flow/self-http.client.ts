@@ -1,0 +1,139 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
+import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { BACKJOB_RESOLVED_OPTIONS } from '../backjob.constants.js';
+import * as messages from '../backjob.messages.js';
+import type { ResolvedBackJobOptions } from '../backjob.options.js';
+
+/** An internal request to the app itself. */
+export interface SelfRequest {
+  method: string;
+  /** Path as the app serves it, global prefix included. */
+  path: string;
+  query?: string;
+  headers: OutgoingHttpHeaders;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+export interface SelfResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body, cut at `MAX_RESPONSE_BYTES`. */
+  body: string;
+}
+
+const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** Where internal requests go: the base URL, or a Unix socket the app listens on. */
+interface SelfTarget {
+  baseUrl: string;
+  socketPath?: string;
+}
+
+/**
+ * Sends the internal monitor and worker requests to the app itself over
+ * keep-alive connections (a loopback request costs ~0.06 ms that way, against
+ * ~0.4 ms for `fetch()`).
+ */
+@Injectable()
+export class SelfHttpClient implements OnApplicationShutdown {
+  private readonly httpAgent = new http.Agent({ keepAlive: true });
+  private readonly httpsAgent: https.Agent;
+
+  constructor(
+    @Inject(BACKJOB_RESOLVED_OPTIONS) private readonly options: ResolvedBackJobOptions,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly appConfig: ApplicationConfig,
+  ) {
+    this.httpsAgent = new https.Agent({
+      keepAlive: true,
+      rejectUnauthorized: !options.allowSelfSignedCertificates,
+    });
+  }
+
+  /** The app's global prefix, which every job route is relative to. */
+  get globalPrefix(): string {
+    return this.appConfig.getGlobalPrefix();
+  }
+
+  /** The URL a request goes to, for messages; throws when the app is not listening. */
+  urlOf(request: Pick<SelfRequest, 'path' | 'query'>): string {
+    const target = this.target();
+    const url = `${target.baseUrl}${request.path}${request.query ? `?${request.query}` : ''}`;
+    return target.socketPath ? `${url} (socket ${target.socketPath})` : url;
+  }
+
+  send(request: SelfRequest): Promise<SelfResponse> {
+    return new Promise((resolve, reject) => {
+      try {
+        const target = this.target();
+        const url = new URL(`${target.baseUrl}${request.path}${request.query ? `?${request.query}` : ''}`);
+        const secure = url.protocol === 'https:';
+        const headers: OutgoingHttpHeaders = { ...request.headers, 'user-agent': this.options.userAgent };
+        if (request.body !== undefined) headers['content-length'] = Buffer.byteLength(request.body);
+        const outgoing = (secure ? https : http).request(url, {
+          method: request.method,
+          headers,
+          agent: secure ? this.httpsAgent : this.httpAgent,
+          socketPath: target.socketPath,
+          signal: request.signal,
+        });
+        outgoing.on('error', reject);
+        outgoing.on('response', (response) => readResponse(response).then(resolve, reject));
+        outgoing.end(request.body);
+      } catch (error) {
+        // e.g. a header value with CR/LF: Node throws before sending anything.
+        reject(error);
+      }
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  private target(): SelfTarget {
+    if (this.options.baseUrl) return { baseUrl: this.options.baseUrl };
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as http.Server | undefined;
+    const address = server?.address();
+    if (!server || !address) throw new Error(messages.notListeningMessage());
+    const protocol = isTlsServer(server) ? 'https' : 'http';
+    if (typeof address === 'string') return { baseUrl: `${protocol}://localhost`, socketPath: address };
+    return { baseUrl: `${protocol}://${loopbackHost(address)}:${address.port}` };
+  }
+}
+
+// A server listening on every address is reached on loopback.
+function loopbackHost({ address, family }: AddressInfo): string {
+  if (address === '0.0.0.0') return '127.0.0.1';
+  if (address === '::') return '[::1]';
+  return family === 'IPv6' || address.includes(':') ? `[${address}]` : address;
+}
+
+function isTlsServer(server: http.Server): boolean {
+  return typeof (server as unknown as { addContext?: unknown }).addContext === 'function';
+}
+
+function readResponse(response: http.IncomingMessage): Promise<SelfResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      if (size >= MAX_RESPONSE_BYTES) return;
+      chunks.push(chunk);
+      size += chunk.length;
+    });
+    response.on('error', reject);
+    response.on('end', () =>
+      resolve({
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        body: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8'),
+      }),
+    );
+  });
+}

@@ -1,0 +1,27 @@
+/** The module: `BackJobModule.forRoot(options)` or `.forRootAsync({ useFactory })`. */
+export { BackJobModule } from './backjob.module.js';
+/** Start jobs, read them, and report progress from inside them. */
+export { BackJobService } from './backjob.service.js';
+/** The global interceptor that runs internal requests; registered by the module. */
+export { BackJobInterceptor } from './backjob.interceptor.js';
+/** Marks a handler that may only run as a background job. */
+export { BackgroundWorker } from './decorators/background-worker.decorator.js';
+/** The job table's entity (`e_background_job`). */
+export { BackgroundJobEntity } from './entities/background-job.entity.js';
+/** The defaults of every option. */
+export { BACKJOB_DEFAULTS } from './backjob.options.js';
+/** Job statuses, with the original BackJob's numbers. */
+export { JobStatus } from './interfaces/job-status.enum.js';
+/** Options, request forms and status snapshots. */
+export type {
+  BackJobModuleExtras,
+  BackJobModuleOptions,
+  JobBodyType,
+  JobRequest,
+  JobRequestArray,
+  JobRequestObject,
+  JobStatusSnapshot,
+  StartJobOptions,
+} from './interfaces/index.js';
+/** Errors the module throws to your code. */
+export { BackJobConfigurationError, InvalidJobRequestError, JobFailedException } from './errors/index.js';

@@ -1,0 +1,170 @@
+import type { InjectionToken } from '@nestjs/common';
+
+/**
+ * Options of `BackJobModule.forRoot()` and of the factory of
+ * `BackJobModule.forRootAsync()`. Every field is optional; the default of
+ * each is stated here and applied in one place (`backjob.options.ts`).
+ */
+export interface BackJobModuleOptions {
+  /**
+   * Secret that signs the internal monitor and worker requests (HMAC-SHA256).
+   * At least 32 characters; every instance of the app must share it.
+   *
+   * Default: a random key made at boot, which only works for a single
+   * instance. Refused when `NODE_ENV` is `production`: set your own.
+   */
+  key?: string;
+
+  /**
+   * Keep jobs in the cache (`@nestjs/cache-manager`) as well as, or instead
+   * of, the database.
+   *
+   * Default: `false`.
+   */
+  useCache?: boolean;
+
+  /**
+   * Injection token of the cache store (the original's `cacheComponent`).
+   *
+   * Default: `CACHE_MANAGER` from `@nestjs/cache-manager`.
+   */
+  cacheToken?: InjectionToken;
+
+  /**
+   * Prefix of every cache key the module writes.
+   *
+   * Default: `'backjob:'`.
+   */
+  cachePrefix?: string;
+
+  /**
+   * Create the job table and its indexes when they are missing, at boot.
+   * Only this table is touched; TypeORM's `synchronize` never alters it.
+   *
+   * Default: `true`. Set `false` and run `BackJobMigration` in production.
+   */
+  checkAndCreateTable?: boolean;
+
+  /**
+   * Seconds without an update after which a running or waiting job is
+   * failed with "job timeout". Also the longest `delay` a job may have.
+   *
+   * Default: `60`.
+   */
+  errorTimeout?: number;
+
+  /**
+   * User-Agent header of the internal requests.
+   *
+   * Default: `'nestjs-backjob'`.
+   */
+  userAgent?: string;
+
+  /**
+   * Days that completed jobs are kept after they ended. `0` keeps them forever.
+   *
+   * Default: `30`.
+   */
+  backlogDays?: number;
+
+  /**
+   * Days that every finished job (completed or failed) is kept after it
+   * ended. `0` keeps them forever. Running jobs are never deleted.
+   *
+   * Default: `60`.
+   */
+  allBacklogDays?: number;
+
+  /**
+   * Cron expression of the backlog cleanup (`@nestjs/schedule`).
+   *
+   * Default: `'0 * * * *'` (hourly).
+   */
+  cleanupCron?: string;
+
+  /**
+   * Seconds between two sweeps that fail timed-out jobs nobody reads,
+   * including those whose instance died.
+   *
+   * Default: `10`.
+   */
+  sweepInterval?: number;
+
+  /**
+   * Where internal requests go, e.g. `'http://127.0.0.1:3000'` or a load
+   * balancer with a path prefix (`'https://lb.internal/app'`).
+   *
+   * Default: the address this app listens on, over http or https as it is
+   * served, with the app's global prefix.
+   */
+  baseUrl?: string;
+
+  /**
+   * Accept a self-signed certificate on internal https requests.
+   *
+   * Default: `false`.
+   */
+  allowSelfSignedCertificates?: boolean;
+
+  /**
+   * Headers of the originating request that are forwarded to the job's
+   * internal requests, so that it runs as the same user. Lower case.
+   *
+   * Default: `['cookie', 'authorization', 'x-csrf-token', 'x-xsrf-token', 'csrf-token']`.
+   */
+  forwardHeaders?: string[];
+
+  /**
+   * Return the id of a still pending identical job (same route, method,
+   * query, body, scope and caller) instead of starting a second one.
+   * `start(…, { merge: false })` turns it off for one call.
+   *
+   * Default: `true`.
+   */
+  mergeIdentical?: boolean;
+
+  /**
+   * Milliseconds between two reads of the store by `watch()` when changes
+   * cannot be pushed (another instance runs the job and there is no Redis).
+   *
+   * Default: `500`.
+   */
+  watchPollInterval?: number;
+}
+
+/**
+ * Options that decide which providers and entities the module registers, so
+ * they are given when the module is defined: in `forRoot()` beside the others,
+ * in `forRootAsync()` beside `useFactory`.
+ */
+export interface BackJobModuleExtras {
+  /**
+   * Register the module globally.
+   *
+   * Default: `true`.
+   */
+  isGlobal?: boolean;
+
+  /**
+   * Keep jobs in the database table through TypeORM. With `false`, the
+   * cache is the only store and no entity is registered.
+   *
+   * Default: `true`.
+   */
+  useDb?: boolean;
+
+  /**
+   * Name of the job table (the entity follows it).
+   *
+   * Default: `'e_background_job'`.
+   */
+  tableName?: string;
+
+  /**
+   * Name of the TypeORM data source that holds the table (the original's
+   * `databaseComponent`).
+   *
+   * Default: the default data source.
+   */
+  dataSource?: string;
+}

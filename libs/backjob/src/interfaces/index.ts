@@ -1,0 +1,4 @@
+export * from './backjob-options.interface.js';
+export * from './job-request.interface.js';
+export * from './job-status.enum.js';
+export * from './job-status.interface.js';

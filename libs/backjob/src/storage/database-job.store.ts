@@ -1,0 +1,109 @@
+import { QueryFailedError, type Repository } from 'typeorm';
+import { BackgroundJobEntity } from '../entities/background-job.entity.js';
+import { JobStatus } from '../interfaces/job-status.enum.js';
+import { JobStore, type JobEnding, type JobProgressChange, type JobRecord } from './job-store.js';
+
+const PENDING = [JobStatus.Started, JobStatus.InProgress];
+
+/** Jobs in the app's database through TypeORM (SQLite, PostgreSQL, MySQL/MariaDB). */
+export class DatabaseJobStore extends JobStore {
+  constructor(private readonly repository: Repository<BackgroundJobEntity>) {
+    super();
+  }
+
+  async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
+    try {
+      await this.repository.insert(job);
+      return { id: job.id, merged: false };
+    } catch (error) {
+      if (job.mergeKey === null || !isUniqueViolation(error)) throw error;
+      const pending = await this.repository.findOne({
+        select: { id: true },
+        where: { mergeKey: job.mergeKey },
+      });
+      // The pending job ended between our insert and this read: try once more.
+      if (!pending) return this.insert(job);
+      return { id: pending.id, merged: true };
+    }
+  }
+
+  async find(id: string): Promise<JobRecord | null> {
+    return this.repository.findOne({ where: { id } });
+  }
+
+  async claim(id: string, now: number): Promise<boolean> {
+    const result = await this.pending(id, [JobStatus.Started])
+      .set({ status: JobStatus.InProgress, updatedTime: now })
+      .execute();
+    return result.affected === 1;
+  }
+
+  async saveProgress(id: string, change: JobProgressChange, now: number): Promise<boolean> {
+    const result = await this.pending(id, PENDING)
+      .set({ ...change, updatedTime: now })
+      .execute();
+    return result.affected === 1;
+  }
+
+  async end(id: string, ending: JobEnding, now: number): Promise<boolean> {
+    const result = await this.pending(id, PENDING)
+      .set({ ...ending, endTime: now, updatedTime: now, mergeKey: null })
+      .execute();
+    return result.affected === 1;
+  }
+
+  async findStale(cutoff: number, limit: number): Promise<string[]> {
+    const rows = await this.repository
+      .createQueryBuilder('job')
+      .select('job.id', 'id')
+      .where('job.status IN (:...pending)', { pending: PENDING })
+      .andWhere('job.updatedTime < :cutoff', { cutoff })
+      .andWhere('job.startTime < :cutoff', { cutoff })
+      .limit(limit)
+      .getRawMany<{ id: string }>();
+    return rows.map((row) => row.id);
+  }
+
+  async deleteEnded(completedBefore: number | null, allBefore: number | null): Promise<number> {
+    let deleted = 0;
+    if (completedBefore !== null) {
+      deleted += await this.deleteWhere('status = :status AND end_time < :before', {
+        status: JobStatus.Completed,
+        before: completedBefore,
+      });
+    }
+    if (allBefore !== null) {
+      deleted += await this.deleteWhere('status IN (:...ended) AND end_time < :before', {
+        ended: [JobStatus.Completed, JobStatus.Failed],
+        before: allBefore,
+      });
+    }
+    return deleted;
+  }
+
+  private async deleteWhere(where: string, parameters: Record<string, unknown>): Promise<number> {
+    const result = await this.repository.createQueryBuilder().delete().where(where, parameters).execute();
+    return result.affected ?? 0;
+  }
+
+  /** An UPDATE of one job that applies only while its status is one of `statuses`. */
+  private pending(id: string, statuses: JobStatus[]) {
+    return this.repository
+      .createQueryBuilder()
+      .update()
+      .where('id = :id', { id })
+      .andWhere('status IN (:...statuses)', { statuses });
+  }
+}
+
+/** A duplicate merge key, in the words of each driver. */
+function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const driverError = error.driverError as { code?: string; errno?: number } | undefined;
+  const code = driverError?.code ?? '';
+  return (
+    code === '23505' || // PostgreSQL unique_violation
+    code === 'ER_DUP_ENTRY' || // MySQL / MariaDB
+    code.startsWith('SQLITE_CONSTRAINT')
+  );
+}
