@@ -49,6 +49,9 @@ export const notListeningMessage = () =>
 export const monitorUnreachableMessage = (url: string, why: string) =>
   `The job's monitor request to ${url} failed: ${why}. Check that the app can reach itself at that address, or set BackJob's baseUrl option.`;
 
+export const monitorRefusedMessage = (url: string, answer: string) =>
+  `The job's monitor request to ${url} was not accepted: ${answer}. Check that the route exists and that its guards and middleware accept the caller (withUserCookies: false runs it anonymously).`;
+
 export const answeredMessage = (status: number, body: string) =>
   `it was answered ${status}${body ? `: ${body.slice(0, 2000)}` : ''}`;
 

@@ -90,14 +90,13 @@ export class JobLauncher {
         headers: { ...forwarded, [BACKJOB_TOKEN_HEADER]: this.signer.sign(id, 'monitor', target, 60) },
       });
       if (response.headers[BACKJOB_ACK_HEADER] === id) return;
-      await this.failUnreachable(id, url, messages.answeredMessage(response.status, response.body));
+      await this.failLaunch(id, messages.monitorRefusedMessage(url, messages.answeredMessage(response.status, response.body)));
     } catch (error) {
-      await this.failUnreachable(id, url, messages.describeError(error));
+      await this.failLaunch(id, messages.monitorUnreachableMessage(url, messages.describeError(error)));
     }
   }
 
-  private async failUnreachable(id: string, url: string, why: string): Promise<void> {
-    const statusText = messages.monitorUnreachableMessage(url, why);
+  private async failLaunch(id: string, statusText: string): Promise<void> {
     this.logger.error(statusText);
     await this.tracker.end(id, { status: JobStatus.Failed, statusText });
   }
