@@ -4,7 +4,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: {
     alias: {
-      'nestjs-backjob': fileURLToPath(new URL('./libs/backjob/src/index.ts', import.meta.url)),
+      'nestjs-backjob': fileURLToPath(
+        new URL('./libs/backjob/src/index.ts', import.meta.url),
+      ),
     },
   },
   test: {

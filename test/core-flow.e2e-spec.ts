@@ -1,13 +1,26 @@
 import { JobStatus } from 'nestjs-backjob';
-import { createTestApp, waitForJob, type TestApp } from './fixtures/test-app.js';
-import { ClientController, runs, StepsService, WorkController } from './fixtures/work.controller.js';
+import {
+  createTestApp,
+  waitForJob,
+  type TestApp,
+} from './fixtures/test-app.js';
+import {
+  ClientController,
+  runs,
+  StepsService,
+  WorkController,
+} from './fixtures/work.controller.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const UUID =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('a job from start() to its end (SQLite)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ controllers: [WorkController, ClientController], providers: [StepsService] });
+    t = await createTestApp({
+      controllers: [WorkController, ClientController],
+      providers: [StepsService],
+    });
   });
   afterAll(() => t.close());
 
@@ -26,50 +39,84 @@ describe('a job from start() to its end (SQLite)', () => {
       endTime: expect.any(Date),
     });
     expect(status.startTime.getTime()).toBeGreaterThanOrEqual(before - 5);
-    expect(status.endTime!.getTime()).toBeGreaterThanOrEqual(status.startTime.getTime());
+    expect(status.endTime!.getTime()).toBeGreaterThanOrEqual(
+      status.startTime.getTime(),
+    );
   });
 
   it('gives every job its own unguessable id', async () => {
-    const ids = await Promise.all([1, 2, 3].map(() => t.backjob.start('work/object', { merge: false })));
+    const ids = await Promise.all(
+      [1, 2, 3].map(() => t.backjob.start('work/object', { merge: false })),
+    );
     expect(new Set(ids).size).toBe(3);
     ids.forEach((id) => expect(id).toMatch(UUID));
   });
 
   it('accepts the three request forms', async () => {
     const asString = await t.backjob.start('work/query');
-    const asArray = await t.backjob.start(['work/query', { page: 2, tags: ['a', 'b'] }]);
-    const asObject = await t.backjob.start({ route: '/work/query', query: { page: 3, filter: { year: 2026 } } });
+    const asArray = await t.backjob.start([
+      'work/query',
+      { page: 2, tags: ['a', 'b'] },
+    ]);
+    const asObject = await t.backjob.start({
+      route: '/work/query',
+      query: { page: 3, filter: { year: 2026 } },
+    });
     expect((await waitForJob(t.backjob, asString)).statusText).toBe('{}');
-    expect(JSON.parse((await waitForJob(t.backjob, asArray)).statusText)).toEqual({ page: '2', tags: ['a', 'b'] });
+    expect(
+      JSON.parse((await waitForJob(t.backjob, asArray)).statusText),
+    ).toEqual({ page: '2', tags: ['a', 'b'] });
     // Express 5's simple query parser keeps bracketed keys as they are.
-    expect(JSON.parse((await waitForJob(t.backjob, asObject)).statusText)).toEqual({ page: '3', 'filter[year]': '2026' });
+    expect(
+      JSON.parse((await waitForJob(t.backjob, asObject)).statusText),
+    ).toEqual({ page: '3', 'filter[year]': '2026' });
   });
 
   it('captures a returned object as JSON, and isWorkerRequest() is true inside', async () => {
     const id = await t.backjob.start('work/object');
-    expect(JSON.parse((await waitForJob(t.backjob, id)).statusText)).toEqual({ answer: 42, worker: true });
+    expect(JSON.parse((await waitForJob(t.backjob, id)).statusText)).toEqual({
+      answer: 42,
+      worker: true,
+    });
   });
 
   it('captures what a @Res() handler writes to the response', async () => {
     const id = await t.backjob.start('work/raw');
-    expect(await waitForJob(t.backjob, id)).toMatchObject({ status: JobStatus.Completed, statusText: 'first line\nlast line' });
+    expect(await waitForJob(t.backjob, id)).toMatchObject({
+      status: JobStatus.Completed,
+      statusText: 'first line\nlast line',
+    });
   });
 
   it('update(progress, text) replaces the output, and the text stays when nothing was written', async () => {
     const id = await t.backjob.start('work/replace');
-    expect(await waitForJob(t.backjob, id)).toMatchObject({ status: JobStatus.Completed, statusText: 'Chugging along now' });
+    expect(await waitForJob(t.backjob, id)).toMatchObject({
+      status: JobStatus.Completed,
+      statusText: 'Chugging along now',
+    });
   });
 
   it('finish(text) completes the job with that text', async () => {
     const id = await t.backjob.start('work/finish-early');
-    expect(await waitForJob(t.backjob, id)).toMatchObject({ status: JobStatus.Completed, progress: 100, statusText: 'And done' });
+    expect(await waitForJob(t.backjob, id)).toMatchObject({
+      status: JobStatus.Completed,
+      progress: 100,
+      statusText: 'And done',
+    });
   });
 
   it('shows progress while the job runs', async () => {
     const id = await t.backjob.start(['work/hangs', { ms: 400 }]);
-    const running = await waitForJob(t.backjob, id, (s) => s.status === JobStatus.InProgress && s.progress === 10);
+    const running = await waitForJob(
+      t.backjob,
+      id,
+      (s) => s.status === JobStatus.InProgress && s.progress === 10,
+    );
     expect(running).toMatchObject({ statusText: 'started', endTime: null });
-    expect(await waitForJob(t.backjob, id)).toMatchObject({ status: JobStatus.Completed, statusText: 'late result' });
+    expect(await waitForJob(t.backjob, id)).toMatchObject({
+      status: JobStatus.Completed,
+      statusText: 'late result',
+    });
   });
 
   it('clamps progress to 0..100 and accepts update() without arguments', async () => {
@@ -87,14 +134,20 @@ describe('a job from start() to its end (SQLite)', () => {
   it('fails a job whose handler throws, with the output so far and the message', async () => {
     const id = await t.backjob.start('work/throws');
     const status = await waitForJob(t.backjob, id);
-    expect(status).toMatchObject({ status: JobStatus.Failed, statusText: 'before the error\nthe report exploded' });
+    expect(status).toMatchObject({
+      status: JobStatus.Failed,
+      statusText: 'before the error\nthe report exploded',
+    });
     expect(status.endTime).toBeInstanceOf(Date);
   });
 
   it('fail() ends the handler at once and fails the job', async () => {
     runs.delete('after-fail');
     const id = await t.backjob.start('work/fails');
-    expect(await waitForJob(t.backjob, id)).toMatchObject({ status: JobStatus.Failed, statusText: 'Error occurred!\ngiving up' });
+    expect(await waitForJob(t.backjob, id)).toMatchObject({
+      status: JobStatus.Failed,
+      statusText: 'Error occurred!\ngiving up',
+    });
     expect(runs.get('after-fail')).toBeUndefined();
   });
 
@@ -115,25 +168,49 @@ describe('a job from start() to its end (SQLite)', () => {
 
   it('keeps 50 jobs running at once apart', async () => {
     const names = Array.from({ length: 50 }, (_, i) => `job${i}`);
-    const ids = await Promise.all(names.map((name, i) => t.backjob.start([`work/steps/${name}`, { n: (i % 5) + 1 }])));
-    const statuses = await Promise.all(ids.map((id) => waitForJob(t.backjob, id)));
+    const ids = await Promise.all(
+      names.map((name, i) =>
+        t.backjob.start([`work/steps/${name}`, { n: (i % 5) + 1 }]),
+      ),
+    );
+    const statuses = await Promise.all(
+      ids.map((id) => waitForJob(t.backjob, id)),
+    );
     statuses.forEach((status, i) => {
       const n = (i % 5) + 1;
-      const expected = Array.from({ length: n }, (_, k) => `${names[i]}:${k + 1};`).join('') + `${names[i]}:done`;
-      expect(status).toMatchObject({ id: ids[i], status: JobStatus.Completed, progress: 100, statusText: expected });
+      const expected =
+        Array.from({ length: n }, (_, k) => `${names[i]}:${k + 1};`).join('') +
+        `${names[i]}:done`;
+      expect(status).toMatchObject({
+        id: ids[i],
+        status: JobStatus.Completed,
+        progress: 100,
+        statusText: expected,
+      });
     });
   });
 
   it('answers getStatus(), getScope() and jobExists() for known, unknown and hostile ids', async () => {
-    const id = await t.backjob.start('work/object', { scope: 'user-7', merge: false });
+    const id = await t.backjob.start('work/object', {
+      scope: 'user-7',
+      merge: false,
+    });
     expect(await t.backjob.getScope(id)).toBe('user-7');
     expect(await t.backjob.jobExists(id)).toBe(true);
-    for (const bad of ["' OR 1=1 --", 'x'.repeat(5000), '00000000-0000-4000-8000-000000000000', '', '../etc']) {
+    for (const bad of [
+      "' OR 1=1 --",
+      'x'.repeat(5000),
+      '00000000-0000-4000-8000-000000000000',
+      '',
+      '../etc',
+    ]) {
       expect(await t.backjob.getStatus(bad)).toBeNull();
       expect(await t.backjob.getScope(bad)).toBeNull();
       expect(await t.backjob.jobExists(bad)).toBe(false);
     }
-    const response = await fetch(`${t.url}/client/status/${encodeURIComponent("' OR 1=1 --")}`);
+    const response = await fetch(
+      `${t.url}/client/status/${encodeURIComponent("' OR 1=1 --")}`,
+    );
     expect(response.status).toBe(200);
   });
 

@@ -40,7 +40,12 @@ function sqliteFile() {
 }
 
 function sqliteModule(database: string) {
-  return TypeOrmModule.forRoot({ type: 'better-sqlite3', database, autoLoadEntities: true, enableWAL: true });
+  return TypeOrmModule.forRoot({
+    type: 'better-sqlite3',
+    database,
+    autoLoadEntities: true,
+    enableWAL: true,
+  });
 }
 
 describe('BackJobModule', () => {
@@ -52,18 +57,27 @@ describe('BackJobModule', () => {
         BackJobModule.forRootAsync({
           imports: [SettingsModule],
           inject: [SettingsService],
-          useFactory: (settings: SettingsService) => ({ key: settings.backjobKey, errorTimeout: 30 }),
+          useFactory: (settings: SettingsService) => ({
+            key: settings.backjobKey,
+            errorTimeout: 30,
+          }),
         }),
       ],
       controllers: [HelloController],
     })
     class AsyncAppModule {}
-    const app = await NestFactory.create(AsyncAppModule, { logger: false, abortOnError: false });
+    const app = await NestFactory.create(AsyncAppModule, {
+      logger: false,
+      abortOnError: false,
+    });
     await app.listen(0, '127.0.0.1');
     try {
       const backjob = app.get(BackJobService);
       const id = await backjob.start('hello');
-      expect(await waitForJob(backjob, id)).toMatchObject({ status: JobStatus.Completed, statusText: 'hello from the background' });
+      expect(await waitForJob(backjob, id)).toMatchObject({
+        status: JobStatus.Completed,
+        statusText: 'hello from the background',
+      });
     } finally {
       await app.close();
     }
@@ -82,7 +96,10 @@ describe('BackJobModule', () => {
       controllers: [HelloController],
     })
     class NamedTableModule {}
-    const app = await NestFactory.create(NamedTableModule, { logger: false, abortOnError: false });
+    const app = await NestFactory.create(NamedTableModule, {
+      logger: false,
+      abortOnError: false,
+    });
     await app.listen(0, '127.0.0.1');
     try {
       const backjob = app.get(BackJobService);
@@ -90,7 +107,9 @@ describe('BackJobModule', () => {
       await waitForJob(backjob, id);
       const Database = (await import('better-sqlite3')).default;
       const db = new Database(database, { readonly: true });
-      expect(db.prepare('SELECT status FROM my_jobs WHERE id = ?').get(id)).toEqual({ status: JobStatus.Completed });
+      expect(
+        db.prepare('SELECT status FROM my_jobs WHERE id = ?').get(id),
+      ).toEqual({ status: JobStatus.Completed });
       db.close();
     } finally {
       await app.close();
@@ -98,16 +117,43 @@ describe('BackJobModule', () => {
   });
 
   describe('refuses options that cannot work, at boot, with a sentence that says what to fix', () => {
-    const cases: [string, BackJobModuleOptions & { useDb?: boolean }, RegExp][] = [
-      ['no store', { key: TEST_KEY, useDb: false, useCache: false }, /nowhere to keep jobs.*useDb: true/],
+    const cases: [
+      string,
+      BackJobModuleOptions & { useDb?: boolean },
+      RegExp,
+    ][] = [
+      [
+        'no store',
+        { key: TEST_KEY, useDb: false, useCache: false },
+        /nowhere to keep jobs.*useDb: true/,
+      ],
       ['a short key', { key: 'too-short' }, /9 characters long.*at least 32/],
-      ['errorTimeout 0', { key: TEST_KEY, errorTimeout: 0 }, /errorTimeout must be a number greater than 0/],
-      ['negative errorTimeout', { key: TEST_KEY, errorTimeout: -5 }, /errorTimeout must be a number greater than 0/],
-      ['negative backlogDays', { key: TEST_KEY, backlogDays: -1 }, /backlogDays must be a number of 0 or more/],
-      ['a baseUrl that is no URL', { key: TEST_KEY, baseUrl: 'localhost:3000' }, /baseUrl "localhost:3000" is not an absolute http\(s\) URL/],
+      [
+        'errorTimeout 0',
+        { key: TEST_KEY, errorTimeout: 0 },
+        /errorTimeout must be a number greater than 0/,
+      ],
+      [
+        'negative errorTimeout',
+        { key: TEST_KEY, errorTimeout: -5 },
+        /errorTimeout must be a number greater than 0/,
+      ],
+      [
+        'negative backlogDays',
+        { key: TEST_KEY, backlogDays: -1 },
+        /backlogDays must be a number of 0 or more/,
+      ],
+      [
+        'a baseUrl that is no URL',
+        { key: TEST_KEY, baseUrl: 'localhost:3000' },
+        /baseUrl "localhost:3000" is not an absolute http\(s\) URL/,
+      ],
     ];
     it.each(cases)('%s', async (_name, options, message) => {
-      const failure = createTestApp({ controllers: [HelloController], backjob: options });
+      const failure = createTestApp({
+        controllers: [HelloController],
+        backjob: options,
+      });
       await expect(failure).rejects.toThrow(BackJobConfigurationError);
       await expect(failure).rejects.toThrow(message);
     });
@@ -116,9 +162,12 @@ describe('BackJobModule', () => {
       const previous = process.env.NODE_ENV;
       process.env.NODE_ENV = 'production';
       try {
-        await expect(createTestApp({ controllers: [HelloController], backjob: { key: '' } })).rejects.toThrow(
-          /no key while NODE_ENV is production/,
-        );
+        await expect(
+          createTestApp({
+            controllers: [HelloController],
+            backjob: { key: '' },
+          }),
+        ).rejects.toThrow(/no key while NODE_ENV is production/);
       } finally {
         process.env.NODE_ENV = previous;
       }
@@ -126,12 +175,20 @@ describe('BackJobModule', () => {
 
     it('a missing ScheduleModule', async () => {
       @Module({
-        imports: [sqliteModule(sqliteFile()), BackJobModule.forRoot({ key: TEST_KEY })],
+        imports: [
+          sqliteModule(sqliteFile()),
+          BackJobModule.forRoot({ key: TEST_KEY }),
+        ],
         controllers: [HelloController],
       })
       class NoScheduleModule {}
-      const app = await NestFactory.create(NoScheduleModule, { logger: false, abortOnError: false });
-      await expect(app.init()).rejects.toThrow(/needs ScheduleModule.forRoot\(\)/);
+      const app = await NestFactory.create(NoScheduleModule, {
+        logger: false,
+        abortOnError: false,
+      });
+      await expect(app.init()).rejects.toThrow(
+        /needs ScheduleModule.forRoot\(\)/,
+      );
       await app.close().catch(() => undefined);
     });
   });
@@ -143,7 +200,10 @@ describe('BackJobModule', () => {
     }
     @Module({ providers: [Consumer] })
     class FeatureModule {}
-    const t = await createTestApp({ controllers: [HelloController], imports: [{ module: FeatureModule }] });
+    const t = await createTestApp({
+      controllers: [HelloController],
+      imports: [{ module: FeatureModule }],
+    });
     try {
       expect(t.app.get(Consumer).backjob).toBe(t.backjob);
     } finally {

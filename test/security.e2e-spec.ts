@@ -1,7 +1,19 @@
 import { JobStatus } from 'nestjs-backjob';
 import { RequestSigner } from '../libs/backjob/src/flow/request-signer.js';
-import { createTestApp, TEST_KEY, waitForJob, type TestApp } from './fixtures/test-app.js';
-import { BearerGuard, ClientController, runs, sleep, StepsService, WorkController } from './fixtures/work.controller.js';
+import {
+  createTestApp,
+  TEST_KEY,
+  waitForJob,
+  type TestApp,
+} from './fixtures/test-app.js';
+import {
+  BearerGuard,
+  ClientController,
+  runs,
+  sleep,
+  StepsService,
+  WorkController,
+} from './fixtures/work.controller.js';
 
 const TOKEN = 'x-backjob-token';
 
@@ -18,13 +30,16 @@ describe('internal requests are signed, single-use and run as the caller', () =>
   });
   afterAll(() => t.close());
 
-  const call = (path: string, headers: Record<string, string> = {}) => fetch(`${t.url}${path}`, { headers });
+  const call = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${t.url}${path}`, { headers });
 
   it('refuses a direct call to a @BackgroundWorker route with 403, without running it', async () => {
     runs.delete('steps');
     const response = await call('/work/steps/s?n=1');
     expect(response.status).toBe(403);
-    expect((await response.json()).message).toContain('runs only as a background job');
+    expect(((await response.json()) as { message: string }).message).toContain(
+      'runs only as a background job',
+    );
     expect(runs.get('steps')).toBeUndefined();
   });
 
@@ -45,12 +60,19 @@ describe('internal requests are signed, single-use and run as the caller', () =>
       [...parts.slice(0, 4), parts[4].slice(0, 20)].join('.'), // wrong length
       [...parts.slice(0, 4), '!'.repeat(43)].join('.'), // not base64url
       [...parts.slice(0, 4), 'A'.repeat(43)].join('.'), // right length, wrong value
-      [...parts.slice(0, 3), String(Number(parts[3]) + 100), parts[4]].join('.'), // expiry changed
+      [...parts.slice(0, 3), String(Number(parts[3]) + 100), parts[4]].join(
+        '.',
+      ), // expiry changed
       signer.sign(id, 'worker', target, -10), // expired
       signer.sign(id, 'worker', { method: 'GET', path: '/work/object' }, 60), // for another route
       signer.sign(id, 'worker', { method: 'POST', path: '/work/steps/s' }, 60), // for another method
       signer.sign(id, 'monitor', { method: 'GET', path: '/work/steps/x' }, 60), // monitor for another route
-      new RequestSigner('another-key-another-key-another-key-0000').sign(id, 'worker', target, 60),
+      new RequestSigner('another-key-another-key-another-key-0000').sign(
+        id,
+        'worker',
+        target,
+        60,
+      ),
       'x'.repeat(5000),
     ];
     for (const token of forged) {
@@ -76,7 +98,10 @@ describe('internal requests are signed, single-use and run as the caller', () =>
     // The monitor's own worker request, when the delay ends, finds the job taken.
     await sleep(2300);
     expect(runs.get('steps')).toBe(1);
-    expect(await t.backjob.getStatus(id)).toMatchObject({ status: JobStatus.Completed, statusText: 's:1;s:done' });
+    expect(await t.backjob.getStatus(id)).toMatchObject({
+      status: JobStatus.Completed,
+      statusText: 's:1;s:done',
+    });
   });
 
   it('a replayed monitor request does not run the job again', async () => {
@@ -93,10 +118,15 @@ describe('internal requests are signed, single-use and run as the caller', () =>
   it("forwards the caller's cookies and Authorization header to the worker", async () => {
     const started = await fetch(`${t.url}/client/start`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: 'sid=abc123', authorization: 'Bearer let-me-in', 'x-other': 'no' },
+      headers: {
+        'content-type': 'application/json',
+        cookie: 'sid=abc123',
+        authorization: 'Bearer let-me-in',
+        'x-other': 'no',
+      },
       body: JSON.stringify({ request: 'work/whoami' }),
     });
-    const { id } = await started.json();
+    const { id } = (await started.json()) as { id: string };
     expect(JSON.parse((await waitForJob(t.backjob, id)).statusText)).toEqual({
       cookie: 'sid=abc123',
       authorization: 'Bearer let-me-in',
@@ -108,10 +138,16 @@ describe('internal requests are signed, single-use and run as the caller', () =>
       fetch(`${t.url}/client/start`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization },
-        body: JSON.stringify({ request: 'work/guarded', options: { withUserCookies, merge: false } }),
+        body: JSON.stringify({
+          request: 'work/guarded',
+          options: { withUserCookies, merge: false },
+        }),
       }).then((r) => r.json() as Promise<{ id: string }>);
     const asUser = await start('Bearer let-me-in');
-    expect(await waitForJob(t.backjob, asUser.id)).toMatchObject({ status: JobStatus.Completed, statusText: 'let in' });
+    expect(await waitForJob(t.backjob, asUser.id)).toMatchObject({
+      status: JobStatus.Completed,
+      statusText: 'let in',
+    });
     const anonymous = await start('Bearer let-me-in', false);
     const refused = await waitForJob(t.backjob, anonymous.id);
     expect(refused.status).toBe(JobStatus.Failed);
@@ -120,20 +156,29 @@ describe('internal requests are signed, single-use and run as the caller', () =>
 
   it('runs anonymously when started outside any request', async () => {
     const id = await t.backjob.start('work/whoami');
-    expect(JSON.parse((await waitForJob(t.backjob, id)).statusText)).toEqual({ cookie: null, authorization: null });
+    expect(JSON.parse((await waitForJob(t.backjob, id)).statusText)).toEqual({
+      cookie: null,
+      authorization: null,
+    });
   });
 
   it('never stores the credentials it forwards', async () => {
     const started = await fetch(`${t.url}/client/start`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: 'sid=secret-cookie-value', authorization: 'Bearer secret-token' },
+      headers: {
+        'content-type': 'application/json',
+        cookie: 'sid=secret-cookie-value',
+        authorization: 'Bearer secret-token',
+      },
       body: JSON.stringify({ request: 'work/object' }),
     });
-    const { id } = await started.json();
+    const { id } = (await started.json()) as { id: string };
     await waitForJob(t.backjob, id);
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(t.sqliteFile, { readonly: true });
-    const row = JSON.stringify(db.prepare('SELECT * FROM e_background_job WHERE id = ?').get(id));
+    const row = JSON.stringify(
+      db.prepare('SELECT * FROM e_background_job WHERE id = ?').get(id),
+    );
     db.close();
     expect(row).not.toContain('secret-cookie-value');
     expect(row).not.toContain('secret-token');

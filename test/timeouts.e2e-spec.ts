@@ -1,6 +1,15 @@
 import { JobStatus } from 'nestjs-backjob';
-import { createTestApp, waitForJob, type TestApp } from './fixtures/test-app.js';
-import { runs, sleep, StepsService, WorkController } from './fixtures/work.controller.js';
+import {
+  createTestApp,
+  waitForJob,
+  type TestApp,
+} from './fixtures/test-app.js';
+import {
+  runs,
+  sleep,
+  StepsService,
+  WorkController,
+} from './fixtures/work.controller.js';
 
 describe('errorTimeout: no job stays pending', () => {
   let t: TestApp;
@@ -16,7 +25,12 @@ describe('errorTimeout: no job stays pending', () => {
   it('fails a job with no update for errorTimeout, and a late update or result cannot revive it', async () => {
     runs.delete('hangs');
     const id = await t.backjob.start(['work/hangs', { ms: 1800 }]);
-    const failed = await waitForJob(t.backjob, id, (s) => s.status === JobStatus.Failed, 5000);
+    const failed = await waitForJob(
+      t.backjob,
+      id,
+      (s) => s.status === JobStatus.Failed,
+      5000,
+    );
     expect(failed.statusText).toBe('started\njob timeout');
     expect(failed.progress).toBe(10);
     // The handler goes on, updates and returns after the timeout: nothing changes.
@@ -26,7 +40,9 @@ describe('errorTimeout: no job stays pending', () => {
   });
 
   it('refuses a delay longer than errorTimeout and records nothing', async () => {
-    await expect(t.backjob.start('work/object', { delay: 5 })).rejects.toThrow(/longest delay is errorTimeout \(1 s\)/);
+    await expect(t.backjob.start('work/object', { delay: 5 })).rejects.toThrow(
+      /longest delay is errorTimeout \(1 s\)/,
+    );
   });
 
   it('treats a negative delay as none', async () => {

@@ -5,13 +5,20 @@ import {
   type ExecutionContext,
   type NestInterceptor,
 } from '@nestjs/common';
-import { ROUTE_ARGS_METADATA, RESPONSE_PASSTHROUGH_METADATA } from '@nestjs/common/constants.js';
+import {
+  ROUTE_ARGS_METADATA,
+  RESPONSE_PASSTHROUGH_METADATA,
+} from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Observable, of } from 'rxjs';
 import { BackJobContext } from './backjob.context.js';
-import { BACKGROUND_WORKER_METADATA, BACKJOB_ACK_HEADER, BACKJOB_TOKEN_HEADER } from './backjob.constants.js';
+import {
+  BACKGROUND_WORKER_METADATA,
+  BACKJOB_ACK_HEADER,
+  BACKJOB_TOKEN_HEADER,
+} from './backjob.constants.js';
 import * as messages from './backjob.messages.js';
 import { JobMonitor } from './flow/job-monitor.js';
 import { JobWorker } from './flow/job-worker.js';
@@ -35,26 +42,45 @@ export class BackJobInterceptor implements NestInterceptor {
     private readonly worker: JobWorker,
   ) {}
 
-  intercept(execution: ExecutionContext, next: CallHandler): Observable<unknown> {
+  intercept(
+    execution: ExecutionContext,
+    next: CallHandler,
+  ): Observable<unknown> {
     if (execution.getType() !== 'http') return next.handle();
-    const request = execution.switchToHttp().getRequest<IncomingMessage & { originalUrl?: string }>();
+    const request = execution
+      .switchToHttp()
+      .getRequest<IncomingMessage & { originalUrl?: string }>();
     const token = request.headers[BACKJOB_TOKEN_HEADER];
     if (token !== undefined) {
       const target = { method: request.method ?? '', path: pathOf(request) };
       const monitoredJob = this.signer.verify(token, 'monitor', target);
       if (monitoredJob) return this.acknowledgeMonitor(monitoredJob, execution);
       const workerJob = this.signer.verify(token, 'worker', target);
-      if (workerJob) return this.worker.handle(workerJob, execution, next, sendsOwnResponse(execution));
+      if (workerJob)
+        return this.worker.handle(
+          workerJob,
+          execution,
+          next,
+          sendsOwnResponse(execution),
+        );
     }
-    if (this.isBackgroundWorker(execution)) throw new ForbiddenException(messages.workerOnlyMessage());
+    if (this.isBackgroundWorker(execution))
+      throw new ForbiddenException(messages.workerOnlyMessage());
     return new Observable((subscriber) =>
-      this.context.run({ headers: request.headers }, () => next.handle().subscribe(subscriber)),
+      this.context.run({ headers: request.headers }, () =>
+        next.handle().subscribe(subscriber),
+      ),
     );
   }
 
-  private acknowledgeMonitor(jobId: string, execution: ExecutionContext): Observable<unknown> {
+  private acknowledgeMonitor(
+    jobId: string,
+    execution: ExecutionContext,
+  ): Observable<unknown> {
     const http = execution.switchToHttp();
-    const response = http.getResponse<ServerResponse & { status?: (code: number) => unknown }>();
+    const response = http.getResponse<
+      ServerResponse & { status?: (code: number) => unknown }
+    >();
     this.monitor.supervise(jobId, http.getRequest<IncomingMessage>().headers);
     response.setHeader(BACKJOB_ACK_HEADER, jobId);
     response.statusCode = 202;
@@ -67,10 +93,10 @@ export class BackJobInterceptor implements NestInterceptor {
   }
 
   private isBackgroundWorker(execution: ExecutionContext): boolean {
-    return !!this.reflector.getAllAndOverride<boolean>(BACKGROUND_WORKER_METADATA, [
-      execution.getHandler(),
-      execution.getClass(),
-    ]);
+    return !!this.reflector.getAllAndOverride<boolean>(
+      BACKGROUND_WORKER_METADATA,
+      [execution.getHandler(), execution.getClass()],
+    );
   }
 }
 
@@ -85,10 +111,14 @@ function pathOf(request: IncomingMessage & { originalUrl?: string }): string {
 function sendsOwnResponse(execution: ExecutionContext): boolean {
   const controller = execution.getClass();
   const method = execution.getHandler().name;
-  const params: Record<string, unknown> = Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, method) ?? {};
+  const params: Record<string, unknown> =
+    Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, method) ?? {};
   const takesResponse = Object.keys(params).some((key) => {
     const type = Number(key.split(':')[0]);
     return type === RouteParamtypes.RESPONSE || type === RouteParamtypes.NEXT;
   });
-  return takesResponse && !Reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, controller, method);
+  return (
+    takesResponse &&
+    !Reflect.getMetadata(RESPONSE_PASSTHROUGH_METADATA, controller, method)
+  );
 }

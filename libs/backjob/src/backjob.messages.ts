@@ -31,7 +31,10 @@ export const invalidTableNameMessage = (value: string) =>
 export const invalidRouteMessage = (route: unknown, why: string) =>
   `BackJob cannot start the route ${JSON.stringify(route)}: ${why}. Give a route of the app, such as 'reports/build'.`;
 
-export const invalidMethodMessage = (method: unknown, allowed: readonly string[]) =>
+export const invalidMethodMessage = (
+  method: unknown,
+  allowed: readonly string[],
+) =>
   `BackJob cannot send a ${JSON.stringify(method)} request: Node's HTTP parser does not carry that method. Use one of ${allowed.join(', ')}.`;
 
 export const invalidRequestFormMessage = () =>

@@ -1,6 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { BACKJOB_EXAMPLE_KEY, BACKJOB_LOGGER_CONTEXT } from './backjob.constants.js';
+import {
+  BACKJOB_EXAMPLE_KEY,
+  BACKJOB_LOGGER_CONTEXT,
+} from './backjob.constants.js';
 import * as messages from './backjob.messages.js';
 import { BackJobConfigurationError } from './errors/backjob-configuration.error.js';
 import type {
@@ -24,7 +27,13 @@ export const BACKJOB_DEFAULTS = {
   cleanupCron: '0 * * * *',
   sweepInterval: 10,
   allowSelfSignedCertificates: false,
-  forwardHeaders: ['cookie', 'authorization', 'x-csrf-token', 'x-xsrf-token', 'csrf-token'],
+  forwardHeaders: [
+    'cookie',
+    'authorization',
+    'x-csrf-token',
+    'x-xsrf-token',
+    'csrf-token',
+  ],
   mergeIdentical: true,
   watchPollInterval: 500,
   isGlobal: true,
@@ -33,7 +42,9 @@ export const BACKJOB_DEFAULTS = {
   Required<Omit<BackJobModuleExtras, 'dataSource'>>;
 
 /** Options with every default applied, checked once at boot. */
-export type ResolvedBackJobOptions = Required<Omit<BackJobModuleOptions, 'baseUrl'>> &
+export type ResolvedBackJobOptions = Required<
+  Omit<BackJobModuleOptions, 'baseUrl'>
+> &
   Required<Omit<BackJobModuleExtras, 'dataSource'>> & {
     baseUrl: string | undefined;
     dataSource: string | undefined;
@@ -48,7 +59,9 @@ export function resolveBackJobOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedBackJobOptions {
   const defined = <T extends object>(value: T) =>
-    Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+    Object.fromEntries(
+      Object.entries(value).filter(([, v]) => v !== undefined),
+    ) as Partial<T>;
   const resolved: ResolvedBackJobOptions = {
     ...BACKJOB_DEFAULTS,
     ...defined(options),
@@ -56,9 +69,9 @@ export function resolveBackJobOptions(
     key: resolveKey(options.key, env),
     baseUrl: options.baseUrl?.replace(/\/+$/, ''),
     dataSource: extras.dataSource,
-    forwardHeaders: (options.forwardHeaders ?? BACKJOB_DEFAULTS.forwardHeaders).map((h) =>
-      h.toLowerCase(),
-    ),
+    forwardHeaders: (
+      options.forwardHeaders ?? BACKJOB_DEFAULTS.forwardHeaders
+    ).map((h) => h.toLowerCase()),
   };
   validate(resolved);
   return resolved;
@@ -67,13 +80,19 @@ export function resolveBackJobOptions(
 function resolveKey(key: string | undefined, env: NodeJS.ProcessEnv): string {
   const production = env.NODE_ENV === 'production';
   if (key === undefined || key === '') {
-    if (production) throw new BackJobConfigurationError(messages.missingKeyInProductionMessage());
+    if (production)
+      throw new BackJobConfigurationError(
+        messages.missingKeyInProductionMessage(),
+      );
     new Logger(BACKJOB_LOGGER_CONTEXT).warn(messages.randomKeyWarning());
     return randomBytes(32).toString('base64url');
   }
-  if (key.length < 32) throw new BackJobConfigurationError(messages.shortKeyMessage(key.length));
+  if (key.length < 32)
+    throw new BackJobConfigurationError(messages.shortKeyMessage(key.length));
   if (production && key === BACKJOB_EXAMPLE_KEY) {
-    throw new BackJobConfigurationError(messages.exampleKeyInProductionMessage());
+    throw new BackJobConfigurationError(
+      messages.exampleKeyInProductionMessage(),
+    );
   }
   return key;
 }
@@ -83,7 +102,11 @@ function validate(options: ResolvedBackJobOptions): void {
     throw new BackJobConfigurationError(message);
   };
   if (!options.useDb && !options.useCache) fail(messages.noStoreMessage());
-  for (const name of ['errorTimeout', 'sweepInterval', 'watchPollInterval'] as const) {
+  for (const name of [
+    'errorTimeout',
+    'sweepInterval',
+    'watchPollInterval',
+  ] as const) {
     if (!isFiniteNumber(options[name]) || options[name] <= 0) {
       fail(messages.positiveNumberMessage(name, options[name]));
     }
@@ -93,7 +116,8 @@ function validate(options: ResolvedBackJobOptions): void {
       fail(messages.nonNegativeNumberMessage(name, options[name]));
     }
   }
-  if (!TABLE_NAME.test(options.tableName)) fail(messages.invalidTableNameMessage(options.tableName));
+  if (!TABLE_NAME.test(options.tableName))
+    fail(messages.invalidTableNameMessage(options.tableName));
   if (options.baseUrl !== undefined && !isHttpUrl(options.baseUrl)) {
     fail(messages.invalidBaseUrlMessage(options.baseUrl));
   }
@@ -106,7 +130,11 @@ function isFiniteNumber(value: unknown): value is number {
 function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash;
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      !url.search &&
+      !url.hash
+    );
   } catch {
     return false;
   }

@@ -1,6 +1,10 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
-import { getDataSourceToken, getRepositoryToken, TypeOrmModule } from '@nestjs/typeorm';
+import {
+  getDataSourceToken,
+  getRepositoryToken,
+  TypeOrmModule,
+} from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
 import { BackJobContext } from './backjob.context.js';
 import {
@@ -10,15 +14,25 @@ import {
   BACKJOB_RESOLVED_OPTIONS,
 } from './backjob.constants.js';
 import { BackJobInterceptor } from './backjob.interceptor.js';
-import { BACKJOB_DEFAULTS, resolveBackJobOptions, type ResolvedBackJobOptions } from './backjob.options.js';
+import {
+  BACKJOB_DEFAULTS,
+  resolveBackJobOptions,
+  type ResolvedBackJobOptions,
+} from './backjob.options.js';
 import { BackJobService } from './backjob.service.js';
-import { jobEntityFor, type BackgroundJobEntity } from './entities/background-job.entity.js';
+import {
+  jobEntityFor,
+  type BackgroundJobEntity,
+} from './entities/background-job.entity.js';
 import { JobLauncher } from './flow/job-launcher.js';
 import { JobMonitor } from './flow/job-monitor.js';
 import { JobWorker } from './flow/job-worker.js';
 import { RequestSigner } from './flow/request-signer.js';
 import { SelfHttpClient } from './flow/self-http.client.js';
-import type { BackJobModuleExtras, BackJobModuleOptions } from './interfaces/backjob-options.interface.js';
+import type {
+  BackJobModuleExtras,
+  BackJobModuleOptions,
+} from './interfaces/backjob-options.interface.js';
 import { JobMaintenanceService } from './maintenance/job-maintenance.service.js';
 import { DatabaseJobStore } from './storage/database-job.store.js';
 import { JobTableInitializer } from './storage/job-table.initializer.js';
@@ -29,18 +43,29 @@ import { JobTracker } from './storage/job-tracker.js';
  * `forRoot()`/`forRootAsync()`: the extras decide the storage providers and
  * the TypeORM entity before any options factory runs.
  */
-export function defineBackJobModule(definition: DynamicModule, extras: BackJobModuleExtras): DynamicModule {
+export function defineBackJobModule(
+  definition: DynamicModule,
+  extras: BackJobModuleExtras,
+): DynamicModule {
   const storage = extras.useDb === false ? [] : databaseProviders(extras);
   return {
     ...definition,
     global: extras.isGlobal ?? BACKJOB_DEFAULTS.isGlobal,
-    imports: [...(definition.imports ?? []), ...storage.flatMap((part) => part.imports)],
+    imports: [
+      ...(definition.imports ?? []),
+      ...storage.flatMap((part) => part.imports),
+    ],
     providers: [
       ...(definition.providers ?? []),
       ...coreProviders(extras),
       ...storage.flatMap((part) => part.providers),
     ],
-    exports: [BackJobService, BackJobInterceptor, BackJobContext, BACKJOB_RESOLVED_OPTIONS],
+    exports: [
+      BackJobService,
+      BackJobInterceptor,
+      BackJobContext,
+      BACKJOB_RESOLVED_OPTIONS,
+    ],
   };
 }
 
@@ -48,18 +73,21 @@ function coreProviders(extras: BackJobModuleExtras): Provider[] {
   return [
     {
       provide: BACKJOB_RESOLVED_OPTIONS,
-      useFactory: (options: BackJobModuleOptions) => resolveBackJobOptions(options, extras),
+      useFactory: (options: BackJobModuleOptions) =>
+        resolveBackJobOptions(options, extras),
       inject: [BACKJOB_MODULE_OPTIONS],
     },
     {
       provide: RequestSigner,
-      useFactory: (options: ResolvedBackJobOptions) => new RequestSigner(options.key),
+      useFactory: (options: ResolvedBackJobOptions) =>
+        new RequestSigner(options.key),
       inject: [BACKJOB_RESOLVED_OPTIONS],
     },
     { provide: BackJobContext, useValue: BackJobContext.instance },
     {
       provide: BACKJOB_JOB_STORE,
-      useFactory: (repository?: Repository<BackgroundJobEntity>) => new DatabaseJobStore(repository!),
+      useFactory: (repository?: Repository<BackgroundJobEntity>) =>
+        new DatabaseJobStore(repository!),
       inject: [{ token: BACKJOB_JOB_REPOSITORY, optional: true }],
     },
     JobTracker,
@@ -70,7 +98,11 @@ function coreProviders(extras: BackJobModuleExtras): Provider[] {
     JobMaintenanceService,
     BackJobService,
     BackJobInterceptor,
-    { provide: APP_INTERCEPTOR, useFactory: (interceptor: BackJobInterceptor) => interceptor, inject: [BackJobInterceptor] },
+    {
+      provide: APP_INTERCEPTOR,
+      useFactory: (interceptor: BackJobInterceptor) => interceptor,
+      inject: [BackJobInterceptor],
+    },
   ];
 }
 
@@ -81,12 +113,25 @@ function databaseProviders(extras: BackJobModuleExtras) {
     {
       imports: [TypeOrmModule.forFeature([entity], extras.dataSource)],
       providers: [
-        { provide: BACKJOB_JOB_REPOSITORY, useExisting: getRepositoryToken(entity, extras.dataSource) },
+        {
+          provide: BACKJOB_JOB_REPOSITORY,
+          useExisting: getRepositoryToken(entity, extras.dataSource),
+        },
         {
           provide: JobTableInitializer,
-          useFactory: (dataSource: DataSource, options: ResolvedBackJobOptions) =>
-            new JobTableInitializer(dataSource, tableName, options.checkAndCreateTable),
-          inject: [getDataSourceToken(extras.dataSource), BACKJOB_RESOLVED_OPTIONS],
+          useFactory: (
+            dataSource: DataSource,
+            options: ResolvedBackJobOptions,
+          ) =>
+            new JobTableInitializer(
+              dataSource,
+              tableName,
+              options.checkAndCreateTable,
+            ),
+          inject: [
+            getDataSourceToken(extras.dataSource),
+            BACKJOB_RESOLVED_OPTIONS,
+          ],
         },
       ] as Provider[],
     },

@@ -2,9 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { BackJobContext } from './backjob.context.js';
 import { JobFailedException } from './errors/job-failed.exception.js';
 import { JobLauncher } from './flow/job-launcher.js';
-import type { JobRequest, StartJobOptions } from './interfaces/job-request.interface.js';
+import type {
+  JobRequest,
+  StartJobOptions,
+} from './interfaces/job-request.interface.js';
 import { JobStatus } from './interfaces/job-status.enum.js';
 import type { JobStatusSnapshot } from './interfaces/job-status.interface.js';
+import { JobMaintenanceService } from './maintenance/job-maintenance.service.js';
 import { JobTracker } from './storage/job-tracker.js';
 import type { JobRecord } from './storage/job-store.js';
 
@@ -21,6 +25,7 @@ export class BackJobService {
     private readonly launcher: JobLauncher,
     private readonly tracker: JobTracker,
     private readonly context: BackJobContext,
+    private readonly maintenance: JobMaintenanceService,
   ) {}
 
   /**
@@ -77,7 +82,11 @@ export class BackJobService {
   async finish(text?: string, id?: string): Promise<void> {
     const run = this.context.jobRun;
     if (id === undefined || id === run?.jobId) return run?.finish(text);
-    await this.tracker.end(id, { status: JobStatus.Completed, statusText: text ?? '', progress: 100 });
+    await this.tracker.end(id, {
+      status: JobStatus.Completed,
+      statusText: text ?? '',
+      progress: 100,
+    });
   }
 
   /**
@@ -89,8 +98,20 @@ export class BackJobService {
   fail(text: string | undefined, id: string): Promise<void>;
   fail(text?: string, id?: string): Promise<void> {
     const run = this.context.jobRun;
-    if (id === undefined || id === run?.jobId) throw new JobFailedException(text ?? '');
-    return this.tracker.end(id, { status: JobStatus.Failed, statusText: text ?? '' }).then(() => undefined);
+    if (id === undefined || id === run?.jobId)
+      throw new JobFailedException(text ?? '');
+    return this.tracker
+      .end(id, { status: JobStatus.Failed, statusText: text ?? '' })
+      .then(() => undefined);
+  }
+
+  /**
+   * Runs the backlog cleanup now, as its schedule would: deletes completed
+   * jobs older than `backlogDays` and finished jobs older than
+   * `allBacklogDays`. Resolves with how many jobs were deleted.
+   */
+  cleanup(): Promise<number> {
+    return this.maintenance.cleanup();
   }
 
   /** True inside a verified worker request, i.e. while running as a job. */

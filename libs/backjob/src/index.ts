@@ -24,4 +24,8 @@ export type {
   StartJobOptions,
 } from './interfaces/index.js';
 /** Errors the module throws to your code. */
-export { BackJobConfigurationError, InvalidJobRequestError, JobFailedException } from './errors/index.js';
+export {
+  BackJobConfigurationError,
+  InvalidJobRequestError,
+  JobFailedException,
+} from './errors/index.js';

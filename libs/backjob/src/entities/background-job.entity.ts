@@ -6,7 +6,8 @@ import { JobStatus } from '../interfaces/job-status.enum.js';
 // PostgreSQL and MySQL hand BIGINT back as a string.
 const epochMillis: ValueTransformer = {
   to: (value: number | null | undefined) => value,
-  from: (value: string | number | null) => (value === null ? null : Number(value)),
+  from: (value: string | number | null) =>
+    value === null ? null : Number(value),
 };
 
 /**
@@ -38,7 +39,12 @@ export class BackgroundJobEntity {
   @Column({ name: 'updated_time', type: 'bigint', transformer: epochMillis })
   updatedTime!: number;
 
-  @Column({ name: 'end_time', type: 'bigint', nullable: true, transformer: epochMillis })
+  @Column({
+    name: 'end_time',
+    type: 'bigint',
+    nullable: true,
+    transformer: epochMillis,
+  })
   endTime!: number | null;
 
   /** The request to run, as JSON, without any credential. */

@@ -7,6 +7,12 @@ import { HttpException, HttpStatus } from '@nestjs/common';
  */
 export class JobFailedResponseException extends HttpException {
   constructor(text: string) {
-    super({ statusCode: HttpStatus.UNPROCESSABLE_ENTITY, message: text || 'The job failed.' }, HttpStatus.UNPROCESSABLE_ENTITY);
+    super(
+      {
+        statusCode: HttpStatus.UNPROCESSABLE_ENTITY,
+        message: text || 'The job failed.',
+      },
+      HttpStatus.UNPROCESSABLE_ENTITY,
+    );
   }
 }

@@ -11,11 +11,17 @@ import {
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { InvalidJobRequestError } from '../errors/invalid-job-request.error.js';
-import type { JobRequest, StartJobOptions } from '../interfaces/job-request.interface.js';
+import type {
+  JobRequest,
+  StartJobOptions,
+} from '../interfaces/job-request.interface.js';
 import { JobStatus } from '../interfaces/job-status.enum.js';
 import { JobTracker } from '../storage/job-tracker.js';
 import { pickForwardedHeaders } from './forwarded-headers.js';
-import { normalizeJobRequest, type NormalizedJobRequest } from './job-request.normalizer.js';
+import {
+  normalizeJobRequest,
+  type NormalizedJobRequest,
+} from './job-request.normalizer.js';
 import { RequestSigner } from './request-signer.js';
 import { SelfHttpClient } from './self-http.client.js';
 
@@ -29,21 +35,28 @@ export class JobLauncher {
   private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT);
 
   constructor(
-    @Inject(BACKJOB_RESOLVED_OPTIONS) private readonly options: ResolvedBackJobOptions,
+    @Inject(BACKJOB_RESOLVED_OPTIONS)
+    private readonly options: ResolvedBackJobOptions,
     private readonly tracker: JobTracker,
     private readonly client: SelfHttpClient,
     private readonly signer: RequestSigner,
     private readonly context: BackJobContext,
   ) {}
 
-  async start(request: JobRequest, startOptions: StartJobOptions = {}): Promise<string> {
+  async start(
+    request: JobRequest,
+    startOptions: StartJobOptions = {},
+  ): Promise<string> {
     const normalized = normalizeJobRequest(request, this.client.globalPrefix);
     const delaySeconds = this.checkDelay(startOptions.delay);
     const scope = startOptions.scope ?? '';
     const forwarded =
       startOptions.withUserCookies === false
         ? {}
-        : pickForwardedHeaders(this.context.state?.headers, this.options.forwardHeaders);
+        : pickForwardedHeaders(
+            this.context.state?.headers,
+            this.options.forwardHeaders,
+          );
     const merge = startOptions.merge ?? this.options.mergeIdentical;
     const now = Date.now();
     const { id, merged } = await this.tracker.insert({
@@ -65,7 +78,9 @@ export class JobLauncher {
   private checkDelay(delay: number | undefined): number {
     if (delay === undefined || !Number.isFinite(delay) || delay <= 0) return 0;
     if (delay > this.options.errorTimeout) {
-      throw new InvalidJobRequestError(messages.delayTooLongMessage(delay, this.options.errorTimeout));
+      throw new InvalidJobRequestError(
+        messages.delayTooLongMessage(delay, this.options.errorTimeout),
+      );
     }
     return delay;
   }
@@ -74,12 +89,26 @@ export class JobLauncher {
    * Identical requests of the same caller share a key; an HMAC, so that the
    * key tells nothing about the credentials it was made from.
    */
-  private mergeKey(request: NormalizedJobRequest, scope: string, forwarded: OutgoingHttpHeaders): string {
-    const identity = JSON.stringify([request, scope, Object.entries(forwarded).sort()]);
-    return createHmac('sha256', this.options.key).update(identity).digest('hex');
+  private mergeKey(
+    request: NormalizedJobRequest,
+    scope: string,
+    forwarded: OutgoingHttpHeaders,
+  ): string {
+    const identity = JSON.stringify([
+      request,
+      scope,
+      Object.entries(forwarded).sort(),
+    ]);
+    return createHmac('sha256', this.options.key)
+      .update(identity)
+      .digest('hex');
   }
 
-  private async handToMonitor(id: string, request: NormalizedJobRequest, forwarded: OutgoingHttpHeaders) {
+  private async handToMonitor(
+    id: string,
+    request: NormalizedJobRequest,
+    forwarded: OutgoingHttpHeaders,
+  ) {
     const target = { method: request.method, path: request.path };
     let url = request.path;
     try {
@@ -87,12 +116,24 @@ export class JobLauncher {
       const response = await this.client.send({
         ...target,
         query: request.query,
-        headers: { ...forwarded, [BACKJOB_TOKEN_HEADER]: this.signer.sign(id, 'monitor', target, 60) },
+        headers: {
+          ...forwarded,
+          [BACKJOB_TOKEN_HEADER]: this.signer.sign(id, 'monitor', target, 60),
+        },
       });
       if (response.headers[BACKJOB_ACK_HEADER] === id) return;
-      await this.failLaunch(id, messages.monitorRefusedMessage(url, messages.answeredMessage(response.status, response.body)));
+      await this.failLaunch(
+        id,
+        messages.monitorRefusedMessage(
+          url,
+          messages.answeredMessage(response.status, response.body),
+        ),
+      );
     } catch (error) {
-      await this.failLaunch(id, messages.monitorUnreachableMessage(url, messages.describeError(error)));
+      await this.failLaunch(
+        id,
+        messages.monitorUnreachableMessage(url, messages.describeError(error)),
+      );
     }
   }
 

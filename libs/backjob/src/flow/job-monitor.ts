@@ -1,4 +1,9 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -29,7 +34,8 @@ export class JobMonitor implements OnApplicationShutdown {
   private readonly shutdown = new AbortController();
 
   constructor(
-    @Inject(BACKJOB_RESOLVED_OPTIONS) private readonly options: ResolvedBackJobOptions,
+    @Inject(BACKJOB_RESOLVED_OPTIONS)
+    private readonly options: ResolvedBackJobOptions,
     private readonly tracker: JobTracker,
     private readonly client: SelfHttpClient,
     private readonly signer: RequestSigner,
@@ -37,19 +43,28 @@ export class JobMonitor implements OnApplicationShutdown {
 
   /** Runs the monitor of a job in the background; never throws. */
   supervise(jobId: string, monitorHeaders: IncomingHttpHeaders): void {
-    const forwarded = pickForwardedHeaders(monitorHeaders, this.options.forwardHeaders);
-    this.run(jobId, forwarded).catch((error) => this.logger.error(messages.monitorCrashedMessage(jobId, error)));
+    const forwarded = pickForwardedHeaders(
+      monitorHeaders,
+      this.options.forwardHeaders,
+    );
+    this.run(jobId, forwarded).catch((error) =>
+      this.logger.error(messages.monitorCrashedMessage(jobId, error)),
+    );
   }
 
   onApplicationShutdown(): void {
     this.shutdown.abort();
   }
 
-  private async run(jobId: string, forwarded: OutgoingHttpHeaders): Promise<void> {
+  private async run(
+    jobId: string,
+    forwarded: OutgoingHttpHeaders,
+  ): Promise<void> {
     const job = await this.tracker.find(jobId);
     if (!job || job.status !== JobStatus.Started) return;
     const waitMs = job.startTime - Date.now();
-    if (waitMs > 0) await sleep(waitMs, undefined, { signal: this.shutdown.signal });
+    if (waitMs > 0)
+      await sleep(waitMs, undefined, { signal: this.shutdown.signal });
     const request = JSON.parse(job.request) as NormalizedJobRequest;
     const outcome = await this.sendWorker(jobId, request, forwarded);
     if (outcome.kind === 'settled') return;
@@ -66,19 +81,32 @@ export class JobMonitor implements OnApplicationShutdown {
     const target = { method: request.method, path: request.path };
     const headers: OutgoingHttpHeaders = {
       ...forwarded,
-      [BACKJOB_TOKEN_HEADER]: this.signer.sign(jobId, 'worker', target, this.options.errorTimeout),
+      [BACKJOB_TOKEN_HEADER]: this.signer.sign(
+        jobId,
+        'worker',
+        target,
+        this.options.errorTimeout,
+      ),
     };
     if (request.contentType) headers['content-type'] = request.contentType;
     const aborter = new AbortController();
     const watchdog = this.startWatchdog(jobId, aborter);
     try {
-      const response = await this.client.send({ ...target, query: request.query, headers, body: request.body, signal: aborter.signal });
+      const response = await this.client.send({
+        ...target,
+        query: request.query,
+        headers,
+        body: request.body,
+        signal: aborter.signal,
+      });
       return outcomeOf(response);
     } catch (error) {
       // The watchdog aborted it: the job has ended already.
       if (aborter.signal.aborted) return { kind: 'settled' };
       const url = this.client.urlOf(request);
-      return failedWith(messages.workerUnreachableMessage(url, messages.describeError(error)));
+      return failedWith(
+        messages.workerUnreachableMessage(url, messages.describeError(error)),
+      );
     } finally {
       clearInterval(watchdog);
     }
@@ -89,7 +117,10 @@ export class JobMonitor implements OnApplicationShutdown {
    * has ended (its handler settled, or a sweep failed it) or has timed out,
    * the request is aborted so that nothing waits on it.
    */
-  private startWatchdog(jobId: string, aborter: AbortController): NodeJS.Timeout {
+  private startWatchdog(
+    jobId: string,
+    aborter: AbortController,
+  ): NodeJS.Timeout {
     const everyMs = Math.min(5000, (this.options.errorTimeout * 1000) / 4);
     const check = async () => {
       const job = await this.tracker.find(jobId);
@@ -104,7 +135,9 @@ export class JobMonitor implements OnApplicationShutdown {
       if (isFinalStatus(job.status)) aborter.abort();
     };
     const timer = setInterval(() => {
-      check().catch((error) => this.logger.warn(messages.monitorCrashedMessage(jobId, error)));
+      check().catch((error) =>
+        this.logger.warn(messages.monitorCrashedMessage(jobId, error)),
+      );
     }, everyMs);
     timer.unref();
     return timer;
@@ -113,24 +146,37 @@ export class JobMonitor implements OnApplicationShutdown {
 
 type WorkerOutcome =
   | { kind: 'settled' }
-  | { kind: 'answered'; ending: (textSoFar: string) => Parameters<JobTracker['end']>[1] };
+  | {
+      kind: 'answered';
+      ending: (textSoFar: string) => Parameters<JobTracker['end']>[1];
+    };
 
 function failedWith(reason: string): WorkerOutcome {
   return {
     kind: 'answered',
-    ending: (textSoFar) => ({ status: JobStatus.Failed, statusText: appendLine(textSoFar, reason) }),
+    ending: (textSoFar) => ({
+      status: JobStatus.Failed,
+      statusText: appendLine(textSoFar, reason),
+    }),
   };
 }
 
 /** What the worker's answer means for a job its handler did not end itself. */
 function outcomeOf(response: SelfResponse): WorkerOutcome {
   // Another worker request claimed the job (a replay): not ours to end.
-  if (response.headers[BACKJOB_CLAIM_HEADER] === 'taken') return { kind: 'settled' };
+  if (response.headers[BACKJOB_CLAIM_HEADER] === 'taken')
+    return { kind: 'settled' };
   if (response.status >= 200 && response.status < 300) {
     return {
       kind: 'answered',
-      ending: () => ({ status: JobStatus.Completed, statusText: response.body, progress: 100 }),
+      ending: () => ({
+        status: JobStatus.Completed,
+        statusText: response.body,
+        progress: 100,
+      }),
     };
   }
-  return failedWith(messages.workerFailedMessage(response.status, response.body));
+  return failedWith(
+    messages.workerFailedMessage(response.status, response.body),
+  );
 }

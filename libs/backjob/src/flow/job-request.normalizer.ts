@@ -1,7 +1,11 @@
 import { METHODS } from 'node:http';
 import * as messages from '../backjob.messages.js';
 import { InvalidJobRequestError } from '../errors/invalid-job-request.error.js';
-import type { JobBodyType, JobRequest, JobRequestObject } from '../interfaces/job-request.interface.js';
+import type {
+  JobBodyType,
+  JobRequest,
+  JobRequestObject,
+} from '../interfaces/job-request.interface.js';
 
 /** A job request reduced to what is sent: stored with the job as JSON. */
 export interface NormalizedJobRequest {
@@ -15,7 +19,9 @@ export interface NormalizedJobRequest {
 }
 
 // CONNECT opens a tunnel rather than reaching a route.
-export const ALLOWED_METHODS: readonly string[] = METHODS.filter((m) => m !== 'CONNECT');
+export const ALLOWED_METHODS: readonly string[] = METHODS.filter(
+  (m) => m !== 'CONNECT',
+);
 
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 const JSON_CONTENT_TYPE = 'application/json';
@@ -25,11 +31,22 @@ const JSON_CONTENT_TYPE = 'application/json';
  * Routes become a path under the app's own root: no scheme, host, `..` or
  * `//` can make an internal request leave the app.
  */
-export function normalizeJobRequest(request: JobRequest, globalPrefix: string): NormalizedJobRequest {
-  const { route, query = {}, method, body, bodyType = 'form' } = toObjectForm(request);
+export function normalizeJobRequest(
+  request: JobRequest,
+  globalPrefix: string,
+): NormalizedJobRequest {
+  const {
+    route,
+    query = {},
+    method,
+    body,
+    bodyType = 'form',
+  } = toObjectForm(request);
   const verb = (method ?? (body === undefined ? 'GET' : 'POST')).toUpperCase();
   if (!ALLOWED_METHODS.includes(verb)) {
-    throw new InvalidJobRequestError(messages.invalidMethodMessage(method, ALLOWED_METHODS));
+    throw new InvalidJobRequestError(
+      messages.invalidMethodMessage(method, ALLOWED_METHODS),
+    );
   }
   const normalized: NormalizedJobRequest = {
     method: verb,
@@ -43,7 +60,10 @@ export function normalizeJobRequest(request: JobRequest, globalPrefix: string): 
 function toObjectForm(request: JobRequest): JobRequestObject {
   if (typeof request === 'string') return { route: request };
   if (Array.isArray(request)) {
-    const [route, params = {}] = request as readonly [string, Record<string, unknown>?];
+    const [route, params = {}] = request as readonly [
+      string,
+      Record<string, unknown>?,
+    ];
     const { backjobMethod, backjobPostdata, ...query } = params;
     return {
       route,
@@ -52,37 +72,57 @@ function toObjectForm(request: JobRequest): JobRequestObject {
       body: backjobPostdata,
     };
   }
-  if (request && typeof request === 'object' && 'route' in request) return request;
+  if (request && typeof request === 'object' && 'route' in request)
+    return request;
   throw new InvalidJobRequestError(messages.invalidRequestFormMessage());
 }
 
 function toPath(route: unknown, globalPrefix: string): string {
   if (typeof route !== 'string') {
-    throw new InvalidJobRequestError(messages.invalidRouteMessage(route, 'it is not a string'));
+    throw new InvalidJobRequestError(
+      messages.invalidRouteMessage(route, 'it is not a string'),
+    );
   }
   const reject = (why: string) => {
     throw new InvalidJobRequestError(messages.invalidRouteMessage(route, why));
   };
+  // Control characters would let a route inject headers or split the request.
+  // oxlint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\?#]/.test(route)) {
-    reject('it contains a control character, a backslash, "?" or "#" (give query parameters separately)');
+    reject(
+      'it contains a control character, a backslash, "?" or "#" (give query parameters separately)',
+    );
   }
-  if (/^[a-z][a-z0-9+.-]*:/i.test(route)) reject('it names a scheme; internal requests only reach this app');
+  if (/^[a-z][a-z0-9+.-]*:/i.test(route))
+    reject('it names a scheme; internal requests only reach this app');
   const segments = route.replace(/^\/|\/$/g, '').split('/');
   if (route.replace(/^\/|\/$/g, '') === '') segments.length = 0;
   for (const segment of segments) {
     if (segment === '') reject('it contains an empty segment ("//")');
-    if (segment === '.' || segment === '..') reject('it contains a "." or ".." segment');
+    if (segment === '.' || segment === '..')
+      reject('it contains a "." or ".." segment');
   }
   const prefix = globalPrefix.replace(/^\/|\/$/g, '');
-  const parts = [...(prefix ? prefix.split('/') : []), ...segments.map(encodeURIComponent)];
+  const parts = [
+    ...(prefix ? prefix.split('/') : []),
+    ...segments.map(encodeURIComponent),
+  ];
   return `/${parts.join('/')}`;
 }
 
-function encodeBody(body: unknown, bodyType: JobBodyType): Pick<NormalizedJobRequest, 'body' | 'contentType'> {
-  if (bodyType === 'json') return { body: JSON.stringify(body), contentType: JSON_CONTENT_TYPE };
-  if (bodyType !== 'form') throw new InvalidJobRequestError(messages.invalidBodyTypeMessage(bodyType));
+function encodeBody(
+  body: unknown,
+  bodyType: JobBodyType,
+): Pick<NormalizedJobRequest, 'body' | 'contentType'> {
+  if (bodyType === 'json')
+    return { body: JSON.stringify(body), contentType: JSON_CONTENT_TYPE };
+  if (bodyType !== 'form')
+    throw new InvalidJobRequestError(messages.invalidBodyTypeMessage(bodyType));
   if (typeof body === 'string') return { body, contentType: FORM_CONTENT_TYPE };
-  return { body: encodeForm(body as Record<string, unknown>), contentType: FORM_CONTENT_TYPE };
+  return {
+    body: encodeForm(body as Record<string, unknown>),
+    contentType: FORM_CONTENT_TYPE,
+  };
 }
 
 /**
@@ -91,21 +131,30 @@ function encodeBody(body: unknown, bodyType: JobBodyType): Pick<NormalizedJobReq
  * of values as `a[]=1&a[]=2` in a body (qs reads one item as a list too) and
  * as repeated keys in a query string (which Express 5's default parser reads).
  */
-export function encodeForm(params: unknown, listStyle: 'brackets' | 'repeat' = 'brackets'): string {
+export function encodeForm(
+  params: unknown,
+  listStyle: 'brackets' | 'repeat' = 'brackets',
+): string {
   const pairs: string[] = [];
   const add = (key: string, value: unknown): void => {
     if (value === undefined) return;
     if (value === null) return void pairs.push(`${encodeURIComponent(key)}=`);
     if (value instanceof Date) return add(key, value.toISOString());
     if (Array.isArray(value)) {
-      const scalar = value.every((item) => item === null || typeof item !== 'object' || item instanceof Date);
-      const itemKey = (i: number) => (!scalar ? `${key}[${i}]` : listStyle === 'brackets' ? `${key}[]` : key);
+      const scalar = value.every(
+        (item) =>
+          item === null || typeof item !== 'object' || item instanceof Date,
+      );
+      const itemKey = (i: number) =>
+        !scalar ? `${key}[${i}]` : listStyle === 'brackets' ? `${key}[]` : key;
       return value.forEach((item, i) => add(itemKey(i), item));
     }
     if (typeof value === 'object') {
       return Object.entries(value).forEach(([k, v]) => add(`${key}[${k}]`, v));
     }
-    pairs.push(`${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`);
+    pairs.push(
+      `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`,
+    );
   };
   if (params && typeof params === 'object') {
     Object.entries(params).forEach(([key, value]) => add(key, value));

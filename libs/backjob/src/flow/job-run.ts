@@ -44,7 +44,10 @@ export class JobRun {
       this.progress = Math.min(100, Math.max(0, Math.round(progress)));
     }
     if (text !== undefined) this.lastText = String(text);
-    this.schedule({ progress: this.progress, statusText: this.lastText ?? this.output });
+    this.schedule({
+      progress: this.progress,
+      statusText: this.lastText ?? this.output,
+    });
   }
 
   incrementProgress(amount: number, text?: string): void {
@@ -53,7 +56,11 @@ export class JobRun {
 
   /** Completes the job now with `text`, or with the output so far. */
   async finish(text?: string): Promise<void> {
-    await this.end({ status: JobStatus.Completed, statusText: text ?? this.finalText(), progress: 100 });
+    await this.end({
+      status: JobStatus.Completed,
+      statusText: text ?? this.finalText(),
+      progress: 100,
+    });
   }
 
   /** Ends the action at once; the worker records the failure. */
@@ -68,8 +75,13 @@ export class JobRun {
 
   /** The action threw: fails the job with the output so far and the reason. */
   async settleFailure(error: unknown): Promise<void> {
-    const reason = error instanceof JobFailedException ? error.text : messages.describeError(error);
-    const statusText = reason ? appendLine(this.finalText(), reason) : this.finalText();
+    const reason =
+      error instanceof JobFailedException
+        ? error.text
+        : messages.describeError(error);
+    const statusText = reason
+      ? appendLine(this.finalText(), reason)
+      : this.finalText();
     await this.end({ status: JobStatus.Failed, statusText });
   }
 
@@ -96,9 +108,11 @@ export class JobRun {
       this.pendingChange = null;
       try {
         // false: the job ended elsewhere (timed out); later writes are fenced.
-        if (!(await this.tracker.saveProgress(this.jobId, change))) this.ended = true;
+        if (!(await this.tracker.saveProgress(this.jobId, change)))
+          this.ended = true;
       } catch (error) {
-        if (!this.warnedAboutStore) this.logger.warn(messages.storeWriteFailedMessage(this.jobId, error));
+        if (!this.warnedAboutStore)
+          this.logger.warn(messages.storeWriteFailedMessage(this.jobId, error));
         this.warnedAboutStore = true;
       }
     }

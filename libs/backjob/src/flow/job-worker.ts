@@ -1,6 +1,18 @@
-import { ConflictException, Injectable, type CallHandler, type ExecutionContext } from '@nestjs/common';
+import {
+  ConflictException,
+  Injectable,
+  type CallHandler,
+  type ExecutionContext,
+} from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { defaultIfEmpty, from, last, Observable, switchMap, throwError } from 'rxjs';
+import {
+  defaultIfEmpty,
+  from,
+  last,
+  Observable,
+  switchMap,
+  throwError,
+} from 'rxjs';
 import { BackJobContext } from '../backjob.context.js';
 import { BACKJOB_CLAIM_HEADER } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
@@ -24,7 +36,12 @@ export class JobWorker {
     private readonly context: BackJobContext,
   ) {}
 
-  handle(jobId: string, execution: ExecutionContext, next: CallHandler, sendsOwnResponse: boolean): Observable<unknown> {
+  handle(
+    jobId: string,
+    execution: ExecutionContext,
+    next: CallHandler,
+    sendsOwnResponse: boolean,
+  ): Observable<unknown> {
     const http = execution.switchToHttp();
     const request = http.getRequest<IncomingMessage>();
     const response = http.getResponse<ServerResponse>();
@@ -32,7 +49,9 @@ export class JobWorker {
       switchMap((claimed) => {
         if (!claimed) {
           response.setHeader(BACKJOB_CLAIM_HEADER, 'taken');
-          return throwError(() => new ConflictException(messages.alreadyClaimedMessage()));
+          return throwError(
+            () => new ConflictException(messages.alreadyClaimedMessage()),
+          );
         }
         const run = new JobRun(jobId, this.tracker);
         captureResponseWrites(response, run, sendsOwnResponse);
@@ -46,7 +65,11 @@ export class JobWorker {
    * own subscription, which is kept when the client goes away, so that an
    * action that finishes after its request was dropped still ends its job.
    */
-  private runHandler(run: JobRun, request: IncomingMessage, next: CallHandler): Observable<unknown> {
+  private runHandler(
+    run: JobRun,
+    request: IncomingMessage,
+    next: CallHandler,
+  ): Observable<unknown> {
     return new Observable<unknown>((subscriber) => {
       this.context.run({ headers: request.headers, run }, () =>
         next
@@ -62,7 +85,10 @@ export class JobWorker {
             },
             error: (error: unknown) => {
               // fail() is an expected ending, not a crash: answer without an error log.
-              const answer = error instanceof JobFailedException ? new JobFailedResponseException(error.text) : error;
+              const answer =
+                error instanceof JobFailedException
+                  ? new JobFailedResponseException(error.text)
+                  : error;
               run.settleFailure(error).then(
                 () => subscriber.error(answer),
                 () => subscriber.error(answer),

@@ -7,18 +7,39 @@ import type { JobRun } from './job-run.js';
  * read for handlers that send the response themselves (`@Res()`); otherwise
  * it carries Nest's serialised return value, which is captured as a value.
  */
-export function captureResponseWrites(response: ServerResponse, run: JobRun, includeEnd: boolean): void {
-  const raw = ((response as unknown as { raw?: ServerResponse }).raw ?? response) as ServerResponse;
+export function captureResponseWrites(
+  response: ServerResponse,
+  run: JobRun,
+  includeEnd: boolean,
+): void {
+  const raw = ((response as unknown as { raw?: ServerResponse }).raw ??
+    response) as ServerResponse;
   const write = raw.write;
   const end = raw.end;
-  raw.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+  raw.write = function (
+    this: ServerResponse,
+    chunk: unknown,
+    ...rest: unknown[]
+  ) {
     run.write(chunkToText(chunk));
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+    return (write as (...args: unknown[]) => boolean).call(
+      this,
+      chunk,
+      ...rest,
+    );
   } as ServerResponse['write'];
   if (!includeEnd) return;
-  raw.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+  raw.end = function (
+    this: ServerResponse,
+    chunk?: unknown,
+    ...rest: unknown[]
+  ) {
     if (typeof chunk !== 'function') run.write(chunkToText(chunk));
-    return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+    return (end as (...args: unknown[]) => ServerResponse).call(
+      this,
+      chunk,
+      ...rest,
+    );
   } as ServerResponse['end'];
 }
 

@@ -1,6 +1,9 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
-import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import http, {
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { BACKJOB_RESOLVED_OPTIONS } from '../backjob.constants.js';
@@ -44,7 +47,8 @@ export class SelfHttpClient implements OnApplicationShutdown {
   private readonly httpsAgent: https.Agent;
 
   constructor(
-    @Inject(BACKJOB_RESOLVED_OPTIONS) private readonly options: ResolvedBackJobOptions,
+    @Inject(BACKJOB_RESOLVED_OPTIONS)
+    private readonly options: ResolvedBackJobOptions,
     private readonly adapterHost: HttpAdapterHost,
     private readonly appConfig: ApplicationConfig,
   ) {
@@ -70,10 +74,16 @@ export class SelfHttpClient implements OnApplicationShutdown {
     return new Promise((resolve, reject) => {
       try {
         const target = this.target();
-        const url = new URL(`${target.baseUrl}${request.path}${request.query ? `?${request.query}` : ''}`);
+        const url = new URL(
+          `${target.baseUrl}${request.path}${request.query ? `?${request.query}` : ''}`,
+        );
         const secure = url.protocol === 'https:';
-        const headers: OutgoingHttpHeaders = { ...request.headers, 'user-agent': this.options.userAgent };
-        if (request.body !== undefined) headers['content-length'] = Buffer.byteLength(request.body);
+        const headers: OutgoingHttpHeaders = {
+          ...request.headers,
+          'user-agent': this.options.userAgent,
+        };
+        if (request.body !== undefined)
+          headers['content-length'] = Buffer.byteLength(request.body);
         const outgoing = (secure ? https : http).request(url, {
           method: request.method,
           headers,
@@ -82,7 +92,9 @@ export class SelfHttpClient implements OnApplicationShutdown {
           signal: request.signal,
         });
         outgoing.on('error', reject);
-        outgoing.on('response', (response) => readResponse(response).then(resolve, reject));
+        outgoing.on('response', (response) =>
+          readResponse(response).then(resolve, reject),
+        );
         outgoing.end(request.body);
       } catch (error) {
         // e.g. a header value with CR/LF: Node throws before sending anything.
@@ -98,12 +110,16 @@ export class SelfHttpClient implements OnApplicationShutdown {
 
   private target(): SelfTarget {
     if (this.options.baseUrl) return { baseUrl: this.options.baseUrl };
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as http.Server | undefined;
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as
+      http.Server | undefined;
     const address = server?.address();
     if (!server || !address) throw new Error(messages.notListeningMessage());
     const protocol = isTlsServer(server) ? 'https' : 'http';
-    if (typeof address === 'string') return { baseUrl: `${protocol}://localhost`, socketPath: address };
-    return { baseUrl: `${protocol}://${loopbackHost(address)}:${address.port}` };
+    if (typeof address === 'string')
+      return { baseUrl: `${protocol}://localhost`, socketPath: address };
+    return {
+      baseUrl: `${protocol}://${loopbackHost(address)}:${address.port}`,
+    };
   }
 }
 
@@ -115,7 +131,10 @@ function loopbackHost({ address, family }: AddressInfo): string {
 }
 
 function isTlsServer(server: http.Server): boolean {
-  return typeof (server as unknown as { addContext?: unknown }).addContext === 'function';
+  return (
+    typeof (server as unknown as { addContext?: unknown }).addContext ===
+    'function'
+  );
 }
 
 function readResponse(response: http.IncomingMessage): Promise<SelfResponse> {
@@ -132,7 +151,9 @@ function readResponse(response: http.IncomingMessage): Promise<SelfResponse> {
       resolve({
         status: response.statusCode ?? 0,
         headers: response.headers,
-        body: Buffer.concat(chunks).subarray(0, MAX_RESPONSE_BYTES).toString('utf8'),
+        body: Buffer.concat(chunks)
+          .subarray(0, MAX_RESPONSE_BYTES)
+          .toString('utf8'),
       }),
     );
   });

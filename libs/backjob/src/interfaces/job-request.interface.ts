@@ -33,7 +33,10 @@ export interface JobRequestObject {
  *
  * @example ['reports/build', { page: 1, backjobMethod: 'POST', backjobPostdata: { id: 5 } }]
  */
-export type JobRequestArray = readonly [route: string, params?: Record<string, unknown>];
+export type JobRequestArray = readonly [
+  route: string,
+  params?: Record<string, unknown>,
+];
 
 /** Everything `start()` accepts as the request to run in the background. */
 export type JobRequest = string | JobRequestArray | JobRequestObject;

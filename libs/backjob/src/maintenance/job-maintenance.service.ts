@@ -8,7 +8,10 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
-import { BACKJOB_LOGGER_CONTEXT, BACKJOB_RESOLVED_OPTIONS } from '../backjob.constants.js';
+import {
+  BACKJOB_LOGGER_CONTEXT,
+  BACKJOB_RESOLVED_OPTIONS,
+} from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { BackJobConfigurationError } from '../errors/backjob-configuration.error.js';
@@ -24,27 +27,40 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * finished jobs. Both run on the app's own `ScheduleModule`.
  */
 @Injectable()
-export class JobMaintenanceService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class JobMaintenanceService
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
   private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT);
 
   constructor(
-    @Inject(BACKJOB_RESOLVED_OPTIONS) private readonly options: ResolvedBackJobOptions,
+    @Inject(BACKJOB_RESOLVED_OPTIONS)
+    private readonly options: ResolvedBackJobOptions,
     private readonly tracker: JobTracker,
     @Optional() private readonly scheduler?: SchedulerRegistry,
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.scheduler) throw new BackJobConfigurationError(messages.missingSchedulerMessage());
-    const sweep = setInterval(() => void this.sweep(), this.options.sweepInterval * 1000);
+    if (!this.scheduler)
+      throw new BackJobConfigurationError(messages.missingSchedulerMessage());
+    const sweep = setInterval(
+      () => void this.sweep(),
+      this.options.sweepInterval * 1000,
+    );
     sweep.unref();
     this.scheduler.addInterval(SWEEP_NAME, sweep);
-    const cleanup = CronJob.from({ cronTime: this.options.cleanupCron, onTick: () => void this.cleanup(), start: true });
+    const cleanup = CronJob.from({
+      cronTime: this.options.cleanupCron,
+      onTick: () => void this.cleanup(),
+      start: true,
+    });
     this.scheduler.addCronJob(CLEANUP_NAME, cleanup as never);
   }
 
   beforeApplicationShutdown(): void {
-    if (this.scheduler?.doesExist('interval', SWEEP_NAME)) this.scheduler.deleteInterval(SWEEP_NAME);
-    if (this.scheduler?.doesExist('cron', CLEANUP_NAME)) this.scheduler.deleteCronJob(CLEANUP_NAME);
+    if (this.scheduler?.doesExist('interval', SWEEP_NAME))
+      this.scheduler.deleteInterval(SWEEP_NAME);
+    if (this.scheduler?.doesExist('cron', CLEANUP_NAME))
+      this.scheduler.deleteCronJob(CLEANUP_NAME);
   }
 
   /** Fails the jobs that timed out; returns how many. Never throws. */
@@ -52,7 +68,9 @@ export class JobMaintenanceService implements OnApplicationBootstrap, BeforeAppl
     try {
       return await this.tracker.failStaleJobs();
     } catch (error) {
-      this.logger.warn(messages.sweepFailedMessage(error, this.options.sweepInterval));
+      this.logger.warn(
+        messages.sweepFailedMessage(error, this.options.sweepInterval),
+      );
       return 0;
     }
   }
@@ -66,7 +84,10 @@ export class JobMaintenanceService implements OnApplicationBootstrap, BeforeAppl
     const now = Date.now();
     const before = (days: number) => (days > 0 ? now - days * DAY_MS : null);
     try {
-      return await this.tracker.deleteEnded(before(this.options.backlogDays), before(this.options.allBacklogDays));
+      return await this.tracker.deleteEnded(
+        before(this.options.backlogDays),
+        before(this.options.allBacklogDays),
+      );
     } catch (error) {
       this.logger.warn(messages.cleanupFailedMessage(error));
       return 0;

@@ -1,7 +1,12 @@
 import { QueryFailedError, type Repository } from 'typeorm';
 import { BackgroundJobEntity } from '../entities/background-job.entity.js';
 import { JobStatus } from '../interfaces/job-status.enum.js';
-import { JobStore, type JobEnding, type JobProgressChange, type JobRecord } from './job-store.js';
+import {
+  JobStore,
+  type JobEnding,
+  type JobProgressChange,
+  type JobRecord,
+} from './job-store.js';
 
 const PENDING = [JobStatus.Started, JobStatus.InProgress];
 
@@ -38,7 +43,11 @@ export class DatabaseJobStore extends JobStore {
     return result.affected === 1;
   }
 
-  async saveProgress(id: string, change: JobProgressChange, now: number): Promise<boolean> {
+  async saveProgress(
+    id: string,
+    change: JobProgressChange,
+    now: number,
+  ): Promise<boolean> {
     const result = await this.pending(id, PENDING)
       .set({ ...change, updatedTime: now })
       .execute();
@@ -64,25 +73,41 @@ export class DatabaseJobStore extends JobStore {
     return rows.map((row) => row.id);
   }
 
-  async deleteEnded(completedBefore: number | null, allBefore: number | null): Promise<number> {
+  async deleteEnded(
+    completedBefore: number | null,
+    allBefore: number | null,
+  ): Promise<number> {
     let deleted = 0;
     if (completedBefore !== null) {
-      deleted += await this.deleteWhere('status = :status AND end_time < :before', {
-        status: JobStatus.Completed,
-        before: completedBefore,
-      });
+      deleted += await this.deleteWhere(
+        'status = :status AND end_time < :before',
+        {
+          status: JobStatus.Completed,
+          before: completedBefore,
+        },
+      );
     }
     if (allBefore !== null) {
-      deleted += await this.deleteWhere('status IN (:...ended) AND end_time < :before', {
-        ended: [JobStatus.Completed, JobStatus.Failed],
-        before: allBefore,
-      });
+      deleted += await this.deleteWhere(
+        'status IN (:...ended) AND end_time < :before',
+        {
+          ended: [JobStatus.Completed, JobStatus.Failed],
+          before: allBefore,
+        },
+      );
     }
     return deleted;
   }
 
-  private async deleteWhere(where: string, parameters: Record<string, unknown>): Promise<number> {
-    const result = await this.repository.createQueryBuilder().delete().where(where, parameters).execute();
+  private async deleteWhere(
+    where: string,
+    parameters: Record<string, unknown>,
+  ): Promise<number> {
+    const result = await this.repository
+      .createQueryBuilder()
+      .delete()
+      .where(where, parameters)
+      .execute();
     return result.affected ?? 0;
   }
 
@@ -99,7 +124,8 @@ export class DatabaseJobStore extends JobStore {
 /** A duplicate merge key, in the words of each driver. */
 function isUniqueViolation(error: unknown): boolean {
   if (!(error instanceof QueryFailedError)) return false;
-  const driverError = error.driverError as { code?: string; errno?: number } | undefined;
+  const driverError = error.driverError as
+    { code?: string; errno?: number } | undefined;
   const code = driverError?.code ?? '';
   return (
     code === '23505' || // PostgreSQL unique_violation

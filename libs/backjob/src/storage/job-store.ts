@@ -47,7 +47,11 @@ export abstract class JobStore {
   abstract claim(id: string, now: number): Promise<boolean>;
 
   /** Stores progress and text of a pending job; false when it has ended. */
-  abstract saveProgress(id: string, change: JobProgressChange, now: number): Promise<boolean>;
+  abstract saveProgress(
+    id: string,
+    change: JobProgressChange,
+    now: number,
+  ): Promise<boolean>;
 
   /** Pending → Completed or Failed; false when it had ended already. */
   abstract end(id: string, ending: JobEnding, now: number): Promise<boolean>;
@@ -59,5 +63,8 @@ export abstract class JobStore {
    * Deletes completed jobs that ended before `completedBefore` and every ended
    * job before `allBefore` (either may be `null`: kept). Returns how many.
    */
-  abstract deleteEnded(completedBefore: number | null, allBefore: number | null): Promise<number>;
+  abstract deleteEnded(
+    completedBefore: number | null,
+    allBefore: number | null,
+  ): Promise<number>;
 }

@@ -5,8 +5,12 @@ import { Table, TableIndex, type DataSource, type QueryRunner } from 'typeorm';
  * `BackJobMigration`. MySQL and MariaDB get LONGTEXT for the output: their
  * TEXT holds only 64 KiB.
  */
-export function jobTable(tableName: string, driverType: DataSource['options']['type']): Table {
-  const longText = driverType === 'mysql' || driverType === 'mariadb' ? 'longtext' : 'text';
+export function jobTable(
+  tableName: string,
+  driverType: DataSource['options']['type'],
+): Table {
+  const longText =
+    driverType === 'mysql' || driverType === 'mariadb' ? 'longtext' : 'text';
   return new Table({
     name: tableName,
     columns: [
@@ -28,17 +32,30 @@ export function jobTable(tableName: string, driverType: DataSource['options']['t
 function jobTableIndexes(tableName: string): TableIndex[] {
   return [
     // The timeout sweep: pending jobs by their last update.
-    new TableIndex({ name: `IDX_${tableName}_status_updated`, columnNames: ['status', 'updated_time'] }),
+    new TableIndex({
+      name: `IDX_${tableName}_status_updated`,
+      columnNames: ['status', 'updated_time'],
+    }),
     // The backlog cleanup: ended jobs by their end.
-    new TableIndex({ name: `IDX_${tableName}_end_time`, columnNames: ['end_time'] }),
+    new TableIndex({
+      name: `IDX_${tableName}_end_time`,
+      columnNames: ['end_time'],
+    }),
     // Merging identical pending requests; NULL once a job ends, and every
     // database allows many NULLs in a unique index.
-    new TableIndex({ name: `UQ_${tableName}_merge_key`, columnNames: ['merge_key'], isUnique: true }),
+    new TableIndex({
+      name: `UQ_${tableName}_merge_key`,
+      columnNames: ['merge_key'],
+      isUnique: true,
+    }),
   ];
 }
 
 /** Creates the table and its indexes where they are missing; touches nothing else. */
-export async function ensureJobTable(queryRunner: QueryRunner, tableName: string): Promise<void> {
+export async function ensureJobTable(
+  queryRunner: QueryRunner,
+  tableName: string,
+): Promise<void> {
   const driverType = queryRunner.connection.options.type;
   if (!(await queryRunner.hasTable(tableName))) {
     await queryRunner.createTable(jobTable(tableName, driverType), true);

@@ -1,10 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Subject } from 'rxjs';
-import { BACKJOB_JOB_STORE, BACKJOB_LOGGER_CONTEXT, BACKJOB_RESOLVED_OPTIONS } from '../backjob.constants.js';
+import {
+  BACKJOB_JOB_STORE,
+  BACKJOB_LOGGER_CONTEXT,
+  BACKJOB_RESOLVED_OPTIONS,
+} from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { JobStatus, isFinalStatus } from '../interfaces/job-status.enum.js';
-import { JobStore, type JobEnding, type JobProgressChange, type JobRecord } from './job-store.js';
+import {
+  JobStore,
+  type JobEnding,
+  type JobProgressChange,
+  type JobRecord,
+} from './job-store.js';
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FINAL_WRITE_ATTEMPTS = 4;
@@ -22,7 +31,8 @@ export class JobTracker {
 
   constructor(
     @Inject(BACKJOB_JOB_STORE) private readonly store: JobStore,
-    @Inject(BACKJOB_RESOLVED_OPTIONS) private readonly options: ResolvedBackJobOptions,
+    @Inject(BACKJOB_RESOLVED_OPTIONS)
+    private readonly options: ResolvedBackJobOptions,
   ) {}
 
   static isJobId(id: unknown): id is string {
@@ -43,7 +53,10 @@ export class JobTracker {
     if (!JobTracker.isJobId(id)) return null;
     const job = await this.store.find(id);
     if (!job || !this.isStale(job)) return job;
-    await this.end(id, { status: JobStatus.Failed, statusText: appendLine(job.statusText, messages.jobTimeoutMessage()) });
+    await this.end(id, {
+      status: JobStatus.Failed,
+      statusText: appendLine(job.statusText, messages.jobTimeoutMessage()),
+    });
     return this.store.find(id);
   }
 
@@ -95,12 +108,16 @@ export class JobTracker {
     const cutoff = Date.now() - this.options.errorTimeout * 1000;
     let failed = 0;
     for (const id of await this.store.findStale(cutoff, 500)) {
-      if (await this.read(id).then((job) => job?.status === JobStatus.Failed)) failed++;
+      if (await this.read(id).then((job) => job?.status === JobStatus.Failed))
+        failed++;
     }
     return failed;
   }
 
-  deleteEnded(completedBefore: number | null, allBefore: number | null): Promise<number> {
+  deleteEnded(
+    completedBefore: number | null,
+    allBefore: number | null,
+  ): Promise<number> {
     return this.store.deleteEnded(completedBefore, allBefore);
   }
 }
