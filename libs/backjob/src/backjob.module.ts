@@ -1,5 +1,11 @@
-import { Module } from '@nestjs/common';
+import {
+  Module,
+  RequestMethod,
+  type MiddlewareConsumer,
+  type NestModule,
+} from '@nestjs/common';
 import { ConfigurableBackJobModule } from './backjob.module-definition.js';
+import { SelfCheckMiddleware } from './flow/self-check.middleware.js';
 
 /**
  * Turns controller actions into background jobs with progress.
@@ -13,4 +19,13 @@ import { ConfigurableBackJobModule } from './backjob.module-definition.js';
  * `useDb: false`) and `ScheduleModule.forRoot()`.
  */
 @Module({})
-export class BackJobModule extends ConfigurableBackJobModule {}
+export class BackJobModule
+  extends ConfigurableBackJobModule
+  implements NestModule
+{
+  configure(consumer: MiddlewareConsumer): void {
+    consumer
+      .apply(SelfCheckMiddleware)
+      .forRoutes({ path: '{*path}', method: RequestMethod.GET });
+  }
+}

@@ -28,6 +28,8 @@ import { JobLauncher } from './flow/job-launcher.js';
 import { JobMonitor } from './flow/job-monitor.js';
 import { JobWorker } from './flow/job-worker.js';
 import { RequestSigner } from './flow/request-signer.js';
+import { SelfCheckMiddleware } from './flow/self-check.middleware.js';
+import { SelfCheckService } from './flow/self-check.service.js';
 import { SelfHttpClient } from './flow/self-http.client.js';
 import type {
   BackJobModuleExtras,
@@ -96,6 +98,8 @@ function coreProviders(extras: BackJobModuleExtras): Provider[] {
     JobMonitor,
     JobWorker,
     JobMaintenanceService,
+    SelfCheckService,
+    SelfCheckMiddleware,
     BackJobService,
     BackJobInterceptor,
     {

@@ -47,9 +47,11 @@ export class JobMonitor implements OnApplicationShutdown {
       monitorHeaders,
       this.options.forwardHeaders,
     );
-    this.run(jobId, forwarded).catch((error) =>
-      this.logger.error(messages.monitorCrashedMessage(jobId, error)),
-    );
+    this.run(jobId, forwarded).catch((error) => {
+      // Shut down while a delayed job waited: the sweep of another instance ends it.
+      if (this.shutdown.signal.aborted) return;
+      this.logger.error(messages.monitorCrashedMessage(jobId, error));
+    });
   }
 
   onApplicationShutdown(): void {

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/** The two kinds of internal request. */
-export type InternalPhase = 'monitor' | 'worker';
+/** The kinds of internal request: a job's two, and the startup self-check. */
+export type InternalPhase = 'monitor' | 'worker' | 'ping';
 
 /** What a token is bound to, besides its job. */
 export interface SignedTarget {

@@ -1,0 +1,74 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import {
+  BACKJOB_ACK_HEADER,
+  BACKJOB_LOGGER_CONTEXT,
+  BACKJOB_TOKEN_HEADER,
+} from '../backjob.constants.js';
+import * as messages from '../backjob.messages.js';
+import { RequestSigner } from './request-signer.js';
+import { SelfHttpClient } from './self-http.client.js';
+
+/**
+ * Once the app listens, makes one signed request to itself the way jobs
+ * will, and logs how to fix it when that fails: an app that cannot reach
+ * itself (a container port, a proxy) was the original's most common failure.
+ */
+@Injectable()
+export class SelfCheckService implements OnApplicationBootstrap {
+  private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT);
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly client: SelfHttpClient,
+    private readonly signer: RequestSigner,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as
+      Server | undefined;
+    if (!server) return;
+    if (server.listening) void this.check();
+    else server.once('listening', () => void this.check());
+  }
+
+  /** True when the app answered its own signed ping. Never throws. */
+  async check(): Promise<boolean> {
+    const nonce = randomUUID();
+    const path = `/${this.client.globalPrefix.replace(/^\/|\/$/g, '')}`;
+    let url = path;
+    try {
+      url = this.client.urlOf({ path });
+      const response = await this.client.send({
+        method: 'GET',
+        path,
+        headers: {
+          [BACKJOB_TOKEN_HEADER]: this.signer.sign(
+            nonce,
+            'ping',
+            { method: 'GET', path },
+            30,
+          ),
+        },
+      });
+      if (response.headers[BACKJOB_ACK_HEADER] === nonce) return true;
+      this.logger.error(
+        messages.selfCheckFailedMessage(
+          url,
+          messages.answeredMessage(response.status, response.body),
+        ),
+      );
+    } catch (error) {
+      this.logger.error(
+        messages.selfCheckFailedMessage(url, messages.describeError(error)),
+      );
+    }
+    return false;
+  }
+}
