@@ -110,9 +110,8 @@ export class JobLauncher {
     forwarded: OutgoingHttpHeaders,
   ) {
     const target = { method: request.method, path: request.path };
-    let url = request.path;
+    const url = this.client.describeTarget(request);
     try {
-      url = this.client.urlOf(request);
       const response = await this.client.send({
         ...target,
         query: request.query,

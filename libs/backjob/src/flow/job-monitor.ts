@@ -105,7 +105,7 @@ export class JobMonitor implements OnApplicationShutdown {
     } catch (error) {
       // The watchdog aborted it: the job has ended already.
       if (aborter.signal.aborted) return { kind: 'settled' };
-      const url = this.client.urlOf(request);
+      const url = this.client.describeTarget(request);
       return failedWith(
         messages.workerUnreachableMessage(url, messages.describeError(error)),
       );
@@ -128,10 +128,7 @@ export class JobMonitor implements OnApplicationShutdown {
       const job = await this.tracker.find(jobId);
       if (!job) return aborter.abort();
       if (this.tracker.isStale(job)) {
-        await this.tracker.end(jobId, {
-          status: JobStatus.Failed,
-          statusText: appendLine(job.statusText, messages.jobTimeoutMessage()),
-        });
+        await this.tracker.failTimedOut(job);
         return aborter.abort();
       }
       if (isFinalStatus(job.status)) aborter.abort();

@@ -42,9 +42,8 @@ export class SelfCheckService implements OnApplicationBootstrap {
   async check(): Promise<boolean> {
     const nonce = randomUUID();
     const path = `/${this.client.globalPrefix.replace(/^\/|\/$/g, '')}`;
-    let url = path;
+    const url = this.client.describeTarget({ path });
     try {
-      url = this.client.urlOf({ path });
       const response = await this.client.send({
         method: 'GET',
         path,

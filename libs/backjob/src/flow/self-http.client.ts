@@ -63,11 +63,16 @@ export class SelfHttpClient implements OnApplicationShutdown {
     return this.appConfig.getGlobalPrefix();
   }
 
-  /** The URL a request goes to, for messages; throws when the app is not listening. */
-  urlOf(request: Pick<SelfRequest, 'path' | 'query'>): string {
-    const target = this.target();
-    const url = `${target.baseUrl}${request.path}${request.query ? `?${request.query}` : ''}`;
-    return target.socketPath ? `${url} (socket ${target.socketPath})` : url;
+  /** The URL a request goes to, for messages; the path alone when the app is not listening. */
+  describeTarget(request: Pick<SelfRequest, 'path' | 'query'>): string {
+    const pathAndQuery = `${request.path}${request.query ? `?${request.query}` : ''}`;
+    try {
+      const target = this.target();
+      const url = `${target.baseUrl}${pathAndQuery}`;
+      return target.socketPath ? `${url} (socket ${target.socketPath})` : url;
+    } catch {
+      return pathAndQuery;
+    }
   }
 
   send(request: SelfRequest): Promise<SelfResponse> {

@@ -39,10 +39,21 @@ export class JobTracker {
     return typeof id === 'string' && JOB_ID.test(id);
   }
 
+  /**
+   * Records a job, or returns the pending identical one (see
+   * `JobStore.insert`) — unless that one timed out unnoticed, which is
+   * failed first so that the new request gets a job that will run.
+   */
   async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
     const result = await this.store.insert(job);
-    if (!result.merged) this.changes.next(job.id);
-    return result;
+    if (!result.merged) {
+      this.changes.next(job.id);
+      return result;
+    }
+    const pending = await this.store.find(result.id);
+    if (!pending || !this.isStale(pending)) return result;
+    await this.failTimedOut(pending);
+    return this.insert(job);
   }
 
   /**
@@ -53,11 +64,16 @@ export class JobTracker {
     if (!JobTracker.isJobId(id)) return null;
     const job = await this.store.find(id);
     if (!job || !this.isStale(job)) return job;
-    await this.end(id, {
+    await this.failTimedOut(job);
+    return this.store.find(id);
+  }
+
+  /** Fails a pending job with "job timeout" after what it wrote so far. */
+  async failTimedOut(job: JobRecord): Promise<boolean> {
+    return this.end(job.id, {
       status: JobStatus.Failed,
       statusText: appendLine(job.statusText, messages.jobTimeoutMessage()),
     });
-    return this.store.find(id);
   }
 
   /** Reads without the timeout rule, for the monitor that enforces it itself. */

@@ -1,0 +1,221 @@
+import { Controller, Get } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { BackgroundWorker, BackJobService, JobStatus } from 'nestjs-backjob';
+import { BACKJOB_JOB_STORE } from '../libs/backjob/src/backjob.constants.js';
+import type { JobStore } from '../libs/backjob/src/storage/job-store.js';
+import { JobTracker } from '../libs/backjob/src/storage/job-tracker.js';
+import { startDeadInstance } from './fixtures/dead-instance.js';
+import {
+  createTestApp,
+  waitForJob,
+  type TestApp,
+} from './fixtures/test-app.js';
+import { sleep } from './fixtures/work.controller.js';
+
+@Controller('slow')
+class SlowController {
+  constructor(private readonly backjob: BackJobService) {}
+
+  @Get()
+  @BackgroundWorker()
+  async slow() {
+    this.backjob.update(5, 'working');
+    await sleep(3000);
+    return 'too late';
+  }
+
+  @Get('quick')
+  @BackgroundWorker()
+  quick() {
+    return 'quick';
+  }
+}
+
+/** Waits for the stored row (without the timeout-on-read rule) to satisfy `until`. */
+async function waitForRow(
+  t: TestApp,
+  id: string,
+  status: JobStatus,
+  timeoutMs = 5000,
+) {
+  const tracker = t.app.get(JobTracker);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const row = await tracker.find(id);
+    if (row?.status === status) return row;
+    if (Date.now() > deadline)
+      throw new Error(`job ${id} is ${JSON.stringify(row)}`);
+    await sleep(25);
+  }
+}
+
+describe('errorTimeout, enforced three ways', () => {
+  let dead: Awaited<ReturnType<typeof startDeadInstance>>;
+  beforeAll(async () => {
+    dead = await startDeadInstance();
+  });
+  afterAll(() => dead.close());
+
+  it('(a) reading a job that had no update for errorTimeout fails it with "job timeout"', async () => {
+    const t = await createTestApp({
+      controllers: [SlowController],
+      backjob: { baseUrl: dead.url, errorTimeout: 0.3, sweepInterval: 3600 },
+    });
+    try {
+      const id = await t.backjob.start('slow');
+      expect((await t.backjob.getStatus(id))?.status).toBe(JobStatus.Started);
+      await sleep(400);
+      expect((await t.app.get(JobTracker).find(id))?.status).toBe(
+        JobStatus.Started,
+      );
+      expect(await t.backjob.getStatus(id)).toMatchObject({
+        status: JobStatus.Failed,
+        statusText: 'job timeout',
+      });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('(b) the monitor aborts a worker that stopped updating and fails its job', async () => {
+    const t = await createTestApp({
+      controllers: [SlowController],
+      backjob: { errorTimeout: 0.4, sweepInterval: 3600 },
+    });
+    try {
+      const id = await t.backjob.start('slow');
+      const row = await waitForRow(t, id, JobStatus.Failed);
+      expect(row.statusText).toBe('working\njob timeout');
+      // The handler's late return does not complete it.
+      await sleep(3200);
+      expect((await t.app.get(JobTracker).find(id))?.status).toBe(
+        JobStatus.Failed,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('(c) the sweep fails timed-out jobs that nobody reads, e.g. of an instance that died', async () => {
+    const t = await createTestApp({
+      controllers: [SlowController],
+      backjob: { baseUrl: dead.url, errorTimeout: 0.3, sweepInterval: 0.2 },
+    });
+    try {
+      const id = await t.backjob.start('slow');
+      const row = await waitForRow(t, id, JobStatus.Failed);
+      expect(row.statusText).toBe('job timeout');
+      expect(row.endTime).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a new identical request does not merge into a job that timed out unnoticed', async () => {
+    const t = await createTestApp({
+      controllers: [SlowController],
+      backjob: { baseUrl: dead.url, errorTimeout: 0.3, sweepInterval: 3600 },
+    });
+    try {
+      const first = await t.backjob.start('slow');
+      expect(await t.backjob.start('slow')).toBe(first);
+      await sleep(400);
+      const second = await t.backjob.start('slow');
+      expect(second).not.toBe(first);
+      expect((await t.app.get(JobTracker).find(first))?.status).toBe(
+        JobStatus.Failed,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('backlog cleanup', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({
+      controllers: [SlowController],
+      backjob: {
+        backlogDays: 2,
+        allBacklogDays: 5,
+        cleanupCron: '*/5 * * * *',
+      },
+    });
+  });
+  afterAll(() => t.close());
+
+  const DAY = 24 * 60 * 60 * 1000;
+
+  /** A job row that ended (or last changed) `daysAgo` days ago, written straight to the store. */
+  async function seed(status: JobStatus, daysAgo: number): Promise<string> {
+    const store = t.app.get<JobStore>(BACKJOB_JOB_STORE);
+    const id = crypto.randomUUID();
+    const then = Date.now() - daysAgo * DAY;
+    await store.insert({
+      id,
+      scope: 'seed',
+      progress: 0,
+      status: JobStatus.Started,
+      startTime: then,
+      updatedTime: then,
+      endTime: null,
+      request: '{}',
+      statusText: '',
+      mergeKey: null,
+    });
+    if (status === JobStatus.InProgress) await store.claim(id, then);
+    if (status === JobStatus.Completed || status === JobStatus.Failed) {
+      await store.end(id, { status, statusText: '' }, then);
+    }
+    return id;
+  }
+
+  it('deletes completed jobs after backlogDays and all finished jobs after allBacklogDays, never running ones', async () => {
+    const completedOld = await seed(JobStatus.Completed, 3);
+    const completedNew = await seed(JobStatus.Completed, 1);
+    const failedMiddle = await seed(JobStatus.Failed, 3);
+    const failedOld = await seed(JobStatus.Failed, 6);
+    const completedVeryOld = await seed(JobStatus.Completed, 6);
+    const runningOld = await seed(JobStatus.InProgress, 10);
+    const waitingOld = await seed(JobStatus.Started, 10);
+    const tracker = t.app.get(JobTracker);
+
+    expect(await t.backjob.cleanup()).toBe(3);
+
+    const left = async (id: string) => (await tracker.find(id)) !== null;
+    expect(await left(completedOld)).toBe(false);
+    expect(await left(completedVeryOld)).toBe(false);
+    expect(await left(failedOld)).toBe(false);
+    expect(await left(completedNew)).toBe(true);
+    // Failed jobs stay for allBacklogDays, not backlogDays (the original used the wrong one).
+    expect(await left(failedMiddle)).toBe(true);
+    expect(await left(runningOld)).toBe(true);
+    expect(await left(waitingOld)).toBe(true);
+  });
+
+  it("runs on the configured cron schedule of the app's ScheduleModule", () => {
+    const cron = t.app
+      .get(SchedulerRegistry)
+      .getCronJob('backjob:backlog-cleanup');
+    expect(cron.cronTime.source).toBe('*/5 * * * *');
+    expect(t.app.get(SchedulerRegistry).getIntervals()).toContain(
+      'backjob:timeout-sweep',
+    );
+  });
+
+  it('keeps everything when both backlogs are 0', async () => {
+    const keep = await createTestApp({
+      controllers: [SlowController],
+      backjob: { backlogDays: 0, allBacklogDays: 0 },
+    });
+    try {
+      const id = await keep.backjob.start('slow/quick');
+      await waitForJob(keep.backjob, id);
+      expect(await keep.backjob.cleanup()).toBe(0);
+      expect(await keep.backjob.jobExists(id)).toBe(true);
+    } finally {
+      await keep.close();
+    }
+  });
+});
