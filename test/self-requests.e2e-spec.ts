@@ -1,0 +1,180 @@
+import { Controller, Get, Req, type LoggerService } from '@nestjs/common';
+import type { Request } from 'express';
+import { readFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BackgroundWorker, JobStatus } from 'nestjs-backjob';
+import { SelfCheckService } from '../libs/backjob/src/flow/self-check.service.js';
+import { createTestApp, waitForJob } from './fixtures/test-app.js';
+import { sleep } from './fixtures/work.controller.js';
+
+@Controller('where')
+class WhereController {
+  @Get()
+  @BackgroundWorker()
+  where(@Req() req: Request) {
+    return {
+      secure: req.secure,
+      host: req.headers.host,
+      port: req.socket.localPort,
+    };
+  }
+}
+
+const tls = {
+  key: readFileSync(new URL('./fixtures/tls/localhost.key', import.meta.url)),
+  cert: readFileSync(new URL('./fixtures/tls/localhost.crt', import.meta.url)),
+};
+
+/** A logger that keeps the errors the app logs. */
+class RecordingLogger implements LoggerService {
+  readonly errors: string[] = [];
+  log() {}
+  warn() {}
+  debug() {}
+  verbose() {}
+  error(message: unknown) {
+    this.errors.push(String(message));
+  }
+}
+
+/** A reverse proxy that serves the app under /app, the way a load balancer with a path prefix would. */
+async function startPrefixProxy(
+  targetUrl: string,
+): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+  const target = new URL(targetUrl);
+  const seen: string[] = [];
+  const server: Server = createServer((incoming, outgoing) => {
+    seen.push(incoming.url ?? '');
+    const path = (incoming.url ?? '').replace(/^\/app/, '') || '/';
+    const upstream = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: incoming.method,
+        path,
+        headers: incoming.headers,
+      },
+      (response) => {
+        outgoing.writeHead(response.statusCode ?? 502, response.headers);
+        response.pipe(outgoing);
+      },
+    );
+    incoming.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/app`,
+    seen,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('where internal requests go', () => {
+  it('an app served over https makes its internal requests over https, trusting a self-signed certificate only when told to', async () => {
+    const trusting = await createTestApp({
+      controllers: [WhereController],
+      httpsOptions: tls,
+      backjob: { allowSelfSignedCertificates: true },
+    });
+    try {
+      expect(trusting.url).toMatch(/^https:/);
+      const status = await waitForJob(
+        trusting.backjob,
+        await trusting.backjob.start('where'),
+      );
+      expect(status.status).toBe(JobStatus.Completed);
+      expect(JSON.parse(status.statusText)).toMatchObject({ secure: true });
+    } finally {
+      await trusting.close();
+    }
+    const strict = await createTestApp({
+      controllers: [WhereController],
+      httpsOptions: tls,
+    });
+    try {
+      const status = await strict.backjob.getStatus(
+        await strict.backjob.start('where'),
+      );
+      expect(status?.status).toBe(JobStatus.Failed);
+      expect(status?.statusText).toMatch(/self[- ]signed certificate/);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('baseUrl sends them through a proxy with a path prefix', async () => {
+    const app = await createTestApp({ controllers: [WhereController] });
+    const proxy = await startPrefixProxy(app.url);
+    const proxied = await createTestApp({
+      controllers: [WhereController],
+      sqliteFile: app.sqliteFile,
+      backjob: { baseUrl: proxy.url },
+    });
+    try {
+      const status = await waitForJob(
+        proxied.backjob,
+        await proxied.backjob.start(['where', { x: 1 }]),
+      );
+      expect(status.status).toBe(JobStatus.Completed);
+      // The monitor request went through the proxy; the app behind it ran the
+      // job and, having no baseUrl of its own, sent the worker request to itself.
+      expect(proxy.seen.filter((url) => url === '/app/where?x=1')).toHaveLength(
+        1,
+      );
+      expect(JSON.parse(status.statusText).port).toBe(
+        Number(new URL(app.url).port),
+      );
+    } finally {
+      await proxied.close();
+      await proxy.close();
+      await app.close();
+    }
+  });
+
+  it('checks at startup that the app reaches itself, and says how to fix it when it cannot', async () => {
+    const healthyLogger = new RecordingLogger();
+    const healthy = await createTestApp({
+      controllers: [WhereController],
+      logger: healthyLogger,
+    });
+    try {
+      expect(await healthy.app.get(SelfCheckService).check()).toBe(true);
+      expect(healthyLogger.errors).toEqual([]);
+    } finally {
+      await healthy.close();
+    }
+    const logger = new RecordingLogger();
+    const broken = await createTestApp({
+      controllers: [WhereController],
+      logger,
+      backjob: { baseUrl: 'http://127.0.0.1:9' },
+    });
+    try {
+      for (let i = 0; i < 100 && logger.errors.length === 0; i++)
+        await sleep(20);
+      expect(logger.errors[0]).toMatch(
+        /cannot reach this app at http:\/\/127\.0\.0\.1:9\/: .*ECONNREFUSED.*Set the baseUrl option/,
+      );
+    } finally {
+      await broken.close();
+    }
+  });
+
+  it('fails a job whose monitor cannot be reached, with the URL it tried, and start() still returns its id', async () => {
+    const t = await createTestApp({
+      controllers: [WhereController],
+      backjob: { baseUrl: 'http://127.0.0.1:9' },
+    });
+    try {
+      const id = await t.backjob.start('where');
+      const status = await t.backjob.getStatus(id);
+      expect(status?.status).toBe(JobStatus.Failed);
+      expect(status?.statusText).toMatch(
+        /monitor request to http:\/\/127\.0\.0\.1:9\/where failed: .*ECONNREFUSED/,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+});
