@@ -87,6 +87,9 @@ export const selfCheckFailedMessage = (url: string, why: string) =>
 export const missingSchedulerMessage = () =>
   'BackJob needs ScheduleModule.forRoot() from @nestjs/schedule in your AppModule, for its timeout sweep and backlog cleanup. Import it once in the app.';
 
+export const missingTableMessage = (tableName: string) =>
+  `BackJob's table ${tableName} does not exist and checkAndCreateTable is off, so every job will fail. Run BackJobMigration (add it to your data source's migrations) or set checkAndCreateTable: true.`;
+
 export const missingCacheMessage = (token: string) =>
   `BackJob's useCache is on, but nothing is provided under ${token}. Import CacheModule.register() (from @nestjs/cache-manager) with isGlobal: true, or set cacheToken.`;
 
