@@ -34,8 +34,11 @@ class PingController {
 
 class RecordingLogger implements LoggerService {
   readonly errors: string[] = [];
+  readonly warnings: string[] = [];
   log() {}
-  warn() {}
+  warn(message: unknown) {
+    this.warnings.push(String(message));
+  }
   error(message: unknown) {
     this.errors.push(String(message));
   }
@@ -135,6 +138,33 @@ describe('storage options', () => {
     } finally {
       await app.close();
     }
+  });
+
+  it('warns when SQLite runs without WAL, and not when it does', async () => {
+    const bootWith = async (enableWAL: boolean) => {
+      const logger = new RecordingLogger();
+      const app = await boot(
+        moduleOf({
+          imports: [
+            TypeOrmModule.forRoot({
+              type: 'better-sqlite3',
+              database: newSqliteFile(),
+              autoLoadEntities: true,
+              enableWAL,
+            }),
+            ScheduleModule.forRoot(),
+            BackJobModule.forRoot({ key: TEST_KEY }),
+          ],
+        }),
+        logger,
+      );
+      await app.close();
+      return logger.warnings.join('\n');
+    };
+    expect(await bootWith(false)).toMatch(
+      /rollback-journal mode.*enableWAL: true/,
+    );
+    expect(await bootWith(true)).not.toMatch(/rollback-journal/);
   });
 
   it('uses the TypeORM data source it is given by name', async () => {

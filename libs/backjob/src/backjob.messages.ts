@@ -90,6 +90,9 @@ export const missingSchedulerMessage = () =>
 export const missingTableMessage = (tableName: string) =>
   `BackJob's table ${tableName} does not exist and checkAndCreateTable is off, so every job will fail. Run BackJobMigration (add it to your data source's migrations) or set checkAndCreateTable: true.`;
 
+export const sqliteWithoutWalMessage = () =>
+  "BackJob runs on SQLite in rollback-journal mode, TypeORM's default: every job write then costs about 1 ms and readers block writers. Add enableWAL: true and prepareDatabase: (db) => db.pragma('busy_timeout = 5000') to TypeOrmModule.forRoot().";
+
 export const missingCacheMessage = (token: string) =>
   `BackJob's useCache is on, but nothing is provided under ${token}. Import CacheModule.register() (from @nestjs/cache-manager) with isGlobal: true, or set cacheToken.`;
 

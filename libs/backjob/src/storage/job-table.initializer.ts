@@ -3,10 +3,12 @@ import type { DataSource } from 'typeorm';
 import { BACKJOB_LOGGER_CONTEXT } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import { ensureJobTable } from './job-table.js';
+import { usesSqliteWal } from './sqlite-journal.check.js';
 
 /**
- * Creates the job table at boot when `checkAndCreateTable` is on, and says
- * so when it is off and the table is missing (every job would fail).
+ * Prepares the database at boot: creates the job table when
+ * `checkAndCreateTable` is on, and says so when it is off and the table is
+ * missing (every job would fail), or when SQLite runs without WAL.
  */
 export class JobTableInitializer implements OnModuleInit {
   constructor(
@@ -16,13 +18,15 @@ export class JobTableInitializer implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
+    const logger = new Logger(BACKJOB_LOGGER_CONTEXT);
     const queryRunner = this.dataSource.createQueryRunner();
     try {
       if (this.enabled) await ensureJobTable(queryRunner, this.tableName);
       else if (!(await queryRunner.hasTable(this.tableName))) {
-        new Logger(BACKJOB_LOGGER_CONTEXT).error(
-          messages.missingTableMessage(this.tableName),
-        );
+        logger.error(messages.missingTableMessage(this.tableName));
+      }
+      if (!(await usesSqliteWal(queryRunner))) {
+        logger.warn(messages.sqliteWithoutWalMessage());
       }
     } finally {
       await queryRunner.release();
