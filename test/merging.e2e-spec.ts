@@ -1,8 +1,7 @@
-import { Body, Controller, Get, Post } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import {
   BackgroundWorker,
   BackJobService,
-  JobStatus,
   type JobRequest,
   type StartJobOptions,
 } from 'nestjs-backjob';
@@ -11,7 +10,11 @@ import {
   waitForJob,
   type TestApp,
 } from './fixtures/test-app.js';
-import { sleep } from './fixtures/work.controller.js';
+import {
+  ClientController,
+  sleep,
+  startAsClient,
+} from './fixtures/work.controller.js';
 
 @Controller('merge')
 class MergeController {
@@ -24,34 +27,22 @@ class MergeController {
     await sleep(300);
     return 'slow done';
   }
-
-  @Post('start')
-  async start(
-    @Body() body: { request: JobRequest; options?: StartJobOptions },
-  ) {
-    return { id: await this.backjob.start(body.request, body.options) };
-  }
 }
 
 describe('identical pending requests merge into one job', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ controllers: [MergeController] });
+    t = await createTestApp({
+      controllers: [MergeController, ClientController],
+    });
   });
   afterAll(() => t.close());
 
-  const startAs = async (
+  const startAs = (
     cookie: string,
     request: JobRequest,
     options?: StartJobOptions,
-  ) => {
-    const response = await fetch(`${t.url}/merge/start`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie },
-      body: JSON.stringify({ request, options }),
-    });
-    return ((await response.json()) as { id: string }).id;
-  };
+  ) => startAsClient(t.url, { cookie }, request, options);
 
   it('returns the pending job for an identical request, and a new job once it ended', async () => {
     const first = await t.backjob.start(['merge/slow', { a: 1 }]);

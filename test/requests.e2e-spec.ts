@@ -1,11 +1,4 @@
-import { Body, Controller, Post } from '@nestjs/common';
-import {
-  BackJobService,
-  InvalidJobRequestError,
-  JobStatus,
-  type JobRequest,
-  type StartJobOptions,
-} from 'nestjs-backjob';
+import { InvalidJobRequestError, JobStatus } from 'nestjs-backjob';
 import { JobTracker } from '../libs/backjob/src/storage/job-tracker.js';
 import { EchoController } from './fixtures/echo.controller.js';
 import {
@@ -13,6 +6,7 @@ import {
   waitForJob,
   type TestApp,
 } from './fixtures/test-app.js';
+import { ClientController, startAsClient } from './fixtures/work.controller.js';
 
 interface Echo {
   method: string;
@@ -20,23 +14,6 @@ interface Echo {
   query: Record<string, unknown>;
   body: unknown;
   headers: Record<string, string | null>;
-}
-
-@Controller('client')
-class StartController {
-  constructor(private readonly backjob: BackJobService) {}
-
-  @Post('start')
-  async start(
-    @Body() body: { request: JobRequest; options?: StartJobOptions },
-  ) {
-    return {
-      id: await this.backjob.start(body.request, {
-        merge: false,
-        ...body.options,
-      }),
-    };
-  }
 }
 
 async function echoOf(t: TestApp, id: string): Promise<Echo> {
@@ -49,7 +26,7 @@ describe('what a job request carries', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({
-      controllers: [EchoController, StartController],
+      controllers: [EchoController, ClientController],
       backjob: {
         userAgent: 'ReportsBot/1.0',
         forwardHeaders: [
@@ -179,19 +156,13 @@ describe('what a job request carries', () => {
   });
 
   it('forwards cookies and the CSRF header of the caller, and never Host, Content-Length or Connection', async () => {
-    const response = await fetch(`${t.url}/client/start`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        cookie: 'sid=s1',
-        'x-csrf-token': 'csrf-123',
-        'x-custom': 'custom',
-        'x-not-listed': 'nope',
-      },
-      body: JSON.stringify({ request: 'echo' }),
-    });
-    const { id } = (await response.json()) as { id: string };
-    const echo = await echoOf(t, id);
+    const headers = {
+      cookie: 'sid=s1',
+      'x-csrf-token': 'csrf-123',
+      'x-custom': 'custom',
+      'x-not-listed': 'nope',
+    };
+    const echo = await echoOf(t, await startAsClient(t.url, headers, 'echo'));
     expect(echo.headers).toMatchObject({
       cookie: 'sid=s1',
       'x-csrf-token': 'csrf-123',
@@ -202,19 +173,10 @@ describe('what a job request carries', () => {
   });
 
   it('runs anonymously with withUserCookies: false', async () => {
-    const response = await fetch(`${t.url}/client/start`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        cookie: 'sid=s1',
-        'x-csrf-token': 'csrf-123',
-      },
-      body: JSON.stringify({
-        request: 'echo',
-        options: { withUserCookies: false },
-      }),
+    const headers = { cookie: 'sid=s1', 'x-csrf-token': 'csrf-123' };
+    const id = await startAsClient(t.url, headers, 'echo', {
+      withUserCookies: false,
     });
-    const { id } = (await response.json()) as { id: string };
     expect((await echoOf(t, id)).headers).toMatchObject({
       cookie: null,
       'x-csrf-token': null,

@@ -1,5 +1,6 @@
 import { JobStatus } from 'nestjs-backjob';
 import { RequestSigner } from '../libs/backjob/src/flow/request-signer.js';
+import { JobTracker } from '../libs/backjob/src/storage/job-tracker.js';
 import {
   createTestApp,
   TEST_KEY,
@@ -11,6 +12,7 @@ import {
   ClientController,
   runs,
   sleep,
+  startAsClient,
   StepsService,
   WorkController,
 } from './fixtures/work.controller.js';
@@ -116,17 +118,15 @@ describe('internal requests are signed, single-use and run as the caller', () =>
   });
 
   it("forwards the caller's cookies and Authorization header to the worker", async () => {
-    const started = await fetch(`${t.url}/client/start`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
+    const id = await startAsClient(
+      t.url,
+      {
         cookie: 'sid=abc123',
         authorization: 'Bearer let-me-in',
         'x-other': 'no',
       },
-      body: JSON.stringify({ request: 'work/whoami' }),
-    });
-    const { id } = (await started.json()) as { id: string };
+      'work/whoami',
+    );
     expect(JSON.parse((await waitForJob(t.backjob, id)).statusText)).toEqual({
       cookie: 'sid=abc123',
       authorization: 'Bearer let-me-in',
@@ -134,22 +134,22 @@ describe('internal requests are signed, single-use and run as the caller', () =>
   });
 
   it("runs the action through the route's guards as the caller", async () => {
-    const start = (authorization: string, withUserCookies?: boolean) =>
-      fetch(`${t.url}/client/start`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization },
-        body: JSON.stringify({
-          request: 'work/guarded',
-          options: { withUserCookies, merge: false },
-        }),
-      }).then((r) => r.json() as Promise<{ id: string }>);
-    const asUser = await start('Bearer let-me-in');
-    expect(await waitForJob(t.backjob, asUser.id)).toMatchObject({
+    const start = (withUserCookies?: boolean) =>
+      startAsClient(
+        t.url,
+        { authorization: 'Bearer let-me-in' },
+        'work/guarded',
+        {
+          withUserCookies,
+          merge: false,
+        },
+      );
+    const asUser = await start();
+    expect(await waitForJob(t.backjob, asUser)).toMatchObject({
       status: JobStatus.Completed,
       statusText: 'let in',
     });
-    const anonymous = await start('Bearer let-me-in', false);
-    const refused = await waitForJob(t.backjob, anonymous.id);
+    const refused = await waitForJob(t.backjob, await start(false));
     expect(refused.status).toBe(JobStatus.Failed);
     expect(refused.statusText).toContain('403');
   });
@@ -163,23 +163,17 @@ describe('internal requests are signed, single-use and run as the caller', () =>
   });
 
   it('never stores the credentials it forwards', async () => {
-    const started = await fetch(`${t.url}/client/start`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
+    const id = await startAsClient(
+      t.url,
+      {
         cookie: 'sid=secret-cookie-value',
         authorization: 'Bearer secret-token',
       },
-      body: JSON.stringify({ request: 'work/object' }),
-    });
-    const { id } = (await started.json()) as { id: string };
-    await waitForJob(t.backjob, id);
-    const Database = (await import('better-sqlite3')).default;
-    const db = new Database(t.sqliteFile, { readonly: true });
-    const row = JSON.stringify(
-      db.prepare('SELECT * FROM e_background_job WHERE id = ?').get(id),
+      'work/object',
     );
-    db.close();
+    await waitForJob(t.backjob, id);
+    const row = JSON.stringify(await t.app.get(JobTracker).find(id));
+    expect(row).toContain(id);
     expect(row).not.toContain('secret-cookie-value');
     expect(row).not.toContain('secret-token');
   });
