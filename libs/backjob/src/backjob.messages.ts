@@ -96,6 +96,18 @@ export const sqliteWithoutWalMessage = () =>
 export const missingCacheMessage = (token: string) =>
   `BackJob's useCache is on, but nothing is provided under ${token}. Import CacheModule.register() (from @nestjs/cache-manager) with isGlobal: true, or set cacheToken.`;
 
+export const notACacheMessage = (token: string) =>
+  `BackJob's useCache is on, but what is provided under ${token} is not a cache (it has no get, set and del). Provide a cache-manager cache there, as CacheModule.register() from @nestjs/cache-manager does, or set cacheToken to the token of one.`;
+
+export const cacheUnavailableWarning = (error: unknown, retrySeconds: number) =>
+  `BackJob's cache failed: ${describeError(error)}. Jobs are read from and written to the database alone until it answers again (it is tried every ${retrySeconds} s). Check that the cache server, e.g. Redis, is running and reachable, or raise cacheTimeout if it is only slow.`;
+
+export const cacheRecoveredMessage = () =>
+  "BackJob's cache answers again. The entries of jobs written while it was away were dropped, so they are read from the database once.";
+
+export const cacheTimeoutReason = (ms: number) =>
+  `it did not answer within ${ms} ms (cacheTimeout)`;
+
 export const sweepFailedMessage = (error: unknown, everySeconds: number) =>
   `BackJob's timeout sweep failed: ${describeError(error)}. It runs again in ${everySeconds} s.`;
 

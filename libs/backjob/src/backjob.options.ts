@@ -19,6 +19,7 @@ export const BACKJOB_DEFAULTS = {
   // stays optional for apps without a cache.
   cacheToken: 'CACHE_MANAGER',
   cachePrefix: 'backjob:',
+  cacheTimeout: 250,
   checkAndCreateTable: true,
   errorTimeout: 60,
   userAgent: 'nestjs-backjob',
@@ -106,6 +107,7 @@ function validate(options: ResolvedBackJobOptions): void {
     'errorTimeout',
     'sweepInterval',
     'watchPollInterval',
+    'cacheTimeout',
   ] as const) {
     if (!isFiniteNumber(options[name]) || options[name] <= 0) {
       fail(messages.positiveNumberMessage(name, options[name]));

@@ -1,5 +1,5 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_INTERCEPTOR, ModuleRef } from '@nestjs/core';
 import {
   getDataSourceToken,
   getRepositoryToken,
@@ -36,7 +36,7 @@ import type {
   BackJobModuleOptions,
 } from './interfaces/backjob-options.interface.js';
 import { JobMaintenanceService } from './maintenance/job-maintenance.service.js';
-import { DatabaseJobStore } from './storage/database-job.store.js';
+import { createJobStore } from './storage/job-store.factory.js';
 import { JobTableInitializer } from './storage/job-table.initializer.js';
 import { JobTracker } from './storage/job-tracker.js';
 
@@ -88,9 +88,16 @@ function coreProviders(extras: BackJobModuleExtras): Provider[] {
     { provide: BackJobContext, useValue: BackJobContext.instance },
     {
       provide: BACKJOB_JOB_STORE,
-      useFactory: (repository?: Repository<BackgroundJobEntity>) =>
-        new DatabaseJobStore(repository!),
-      inject: [{ token: BACKJOB_JOB_REPOSITORY, optional: true }],
+      useFactory: (
+        options: ResolvedBackJobOptions,
+        moduleRef: ModuleRef,
+        repository?: Repository<BackgroundJobEntity>,
+      ) => createJobStore(options, moduleRef, repository),
+      inject: [
+        BACKJOB_RESOLVED_OPTIONS,
+        ModuleRef,
+        { token: BACKJOB_JOB_REPOSITORY, optional: true },
+      ],
     },
     JobTracker,
     SelfHttpClient,

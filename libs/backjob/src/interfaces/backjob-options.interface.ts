@@ -38,6 +38,17 @@ export interface BackJobModuleOptions {
   cachePrefix?: string;
 
   /**
+   * Milliseconds the module waits for the cache when the database is there
+   * as well (`useDb` and `useCache`). A cache that fails or takes longer is
+   * skipped: jobs are read from and written to the database, with one
+   * warning, and the cache is tried again two seconds later. With the cache
+   * as the only store there is nothing to fall back to, so it is waited for.
+   *
+   * Default: `250`.
+   */
+  cacheTimeout?: number;
+
+  /**
    * Create the job table and its indexes when they are missing, at boot.
    * Only this table is touched; TypeORM's `synchronize` never alters it.
    *

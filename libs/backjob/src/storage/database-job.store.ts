@@ -2,13 +2,13 @@ import { QueryFailedError, type Repository } from 'typeorm';
 import { BackgroundJobEntity } from '../entities/background-job.entity.js';
 import { JobStatus } from '../interfaces/job-status.enum.js';
 import {
+  endingChange,
   JobStore,
+  PENDING_STATUSES,
   type JobEnding,
   type JobProgressChange,
   type JobRecord,
 } from './job-store.js';
-
-const PENDING = [JobStatus.Started, JobStatus.InProgress];
 
 /** Jobs in the app's database through TypeORM (SQLite, PostgreSQL, MySQL/MariaDB). */
 export class DatabaseJobStore extends JobStore {
@@ -48,15 +48,20 @@ export class DatabaseJobStore extends JobStore {
     change: JobProgressChange,
     now: number,
   ): Promise<boolean> {
-    const result = await this.pending(id, PENDING)
+    const result = await this.pending(id, PENDING_STATUSES)
       .set({ ...change, updatedTime: now })
       .execute();
-    return result.affected === 1;
+    if (result.affected === 1) return true;
+    // MySQL counts changed rows, not matched ones, when the client lacks the
+    // FOUND_ROWS flag (mysql2 sets it, but a user may not): an update that
+    // writes the same values in the same millisecond reports 0.
+    const job = await this.find(id);
+    return job !== null && PENDING_STATUSES.includes(job.status);
   }
 
   async end(id: string, ending: JobEnding, now: number): Promise<boolean> {
-    const result = await this.pending(id, PENDING)
-      .set({ ...ending, endTime: now, updatedTime: now, mergeKey: null })
+    const result = await this.pending(id, PENDING_STATUSES)
+      .set(endingChange(ending, now))
       .execute();
     return result.affected === 1;
   }
@@ -65,7 +70,7 @@ export class DatabaseJobStore extends JobStore {
     const rows = await this.repository
       .createQueryBuilder('job')
       .select('job.id', 'id')
-      .where('job.status IN (:...pending)', { pending: PENDING })
+      .where('job.status IN (:...pending)', { pending: PENDING_STATUSES })
       .andWhere('job.updatedTime < :cutoff', { cutoff })
       .andWhere('job.startTime < :cutoff', { cutoff })
       .limit(limit)
@@ -112,7 +117,7 @@ export class DatabaseJobStore extends JobStore {
   }
 
   /** An UPDATE of one job that applies only while its status is one of `statuses`. */
-  private pending(id: string, statuses: JobStatus[]) {
+  private pending(id: string, statuses: readonly JobStatus[]) {
     return this.repository
       .createQueryBuilder()
       .update()
@@ -126,10 +131,11 @@ function isUniqueViolation(error: unknown): boolean {
   if (!(error instanceof QueryFailedError)) return false;
   const driverError = error.driverError as
     { code?: string; errno?: number } | undefined;
-  const code = driverError?.code ?? '';
+  const code = String(driverError?.code ?? '');
   return (
     code === '23505' || // PostgreSQL unique_violation
-    code === 'ER_DUP_ENTRY' || // MySQL / MariaDB
+    code === 'ER_DUP_ENTRY' || // MySQL / MariaDB through mysql2
+    driverError?.errno === 1062 || // the same, by number (other drivers)
     code.startsWith('SQLITE_CONSTRAINT')
   );
 }

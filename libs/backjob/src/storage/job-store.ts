@@ -1,4 +1,10 @@
-import type { JobStatus } from '../interfaces/job-status.enum.js';
+import { JobStatus } from '../interfaces/job-status.enum.js';
+
+/** The statuses a job can still leave. */
+export const PENDING_STATUSES: readonly JobStatus[] = [
+  JobStatus.Started,
+  JobStatus.InProgress,
+];
 
 /** A job as the stores keep it; times are epoch milliseconds (UTC). */
 export interface JobRecord {
@@ -27,6 +33,14 @@ export interface JobEnding {
   status: JobStatus.Completed | JobStatus.Failed;
   statusText: string;
   progress?: number;
+}
+
+/** The fields an ending writes, the same in every store. */
+export function endingChange(
+  ending: JobEnding,
+  now: number,
+): Partial<JobRecord> {
+  return { ...ending, endTime: now, updatedTime: now, mergeKey: null };
 }
 
 /**

@@ -51,8 +51,26 @@ function jobTableIndexes(tableName: string): TableIndex[] {
   ];
 }
 
-/** Creates the table and its indexes where they are missing; touches nothing else. */
+/**
+ * Creates the table and its indexes where they are missing; touches nothing
+ * else. Instances that boot together race here: the loser's CREATE fails
+ * on what the winner just made, so a failure is checked and retried.
+ */
 export async function ensureJobTable(
+  queryRunner: QueryRunner,
+  tableName: string,
+  attempts = 3,
+): Promise<void> {
+  try {
+    await createMissing(queryRunner, tableName);
+  } catch (error) {
+    if (attempts <= 1) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 100 * Math.random()));
+    await ensureJobTable(queryRunner, tableName, attempts - 1);
+  }
+}
+
+async function createMissing(
   queryRunner: QueryRunner,
   tableName: string,
 ): Promise<void> {

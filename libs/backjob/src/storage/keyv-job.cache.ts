@@ -1,0 +1,193 @@
+import { isFinalStatus, JobStatus } from '../interfaces/job-status.enum.js';
+import {
+  JobCache,
+  JobCacheKeys,
+  staleScore,
+  type CacheTtl,
+} from './job-cache.js';
+import type { JobRecord } from './job-store.js';
+
+/** The part of cache-manager's `Cache` (v5 to v7) used here; TTLs in milliseconds. */
+export interface CacheManagerLike {
+  get<T>(key: string): Promise<T | null | undefined>;
+  set<T>(key: string, value: T, ttl?: number): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+}
+
+/** Job ids and their scores, as one cache entry. */
+type JobIndex = Record<string, number>;
+
+// One queue per cache object, shared by every app of the process that uses it.
+const queues = new WeakMap<object, Promise<unknown>>();
+
+/**
+ * Jobs in any cache-manager store (memory, Memcached, a Keyv adapter…),
+ * through its plain get/set. Caches like these have no compare-and-set, so
+ * each read-check-write runs alone in a queue of this process: atomic for
+ * one instance, NOT across instances that share the store — two instances
+ * could both claim a job or both end it. Several instances need Redis
+ * (`@keyv/redis`), or the database beside the cache.
+ */
+export class KeyvJobCache extends JobCache {
+  private readonly keys: JobCacheKeys;
+
+  constructor(
+    private readonly cache: CacheManagerLike,
+    prefix: string,
+  ) {
+    super();
+    this.keys = new JobCacheKeys(prefix);
+  }
+
+  create(
+    job: JobRecord,
+    ttl: CacheTtl,
+  ): Promise<{ id: string; merged: boolean }> {
+    return this.exclusive(async () => {
+      if (job.mergeKey !== null) {
+        const mergeKey = this.keys.merge(job.mergeKey);
+        const holder = await this.cache.get<string>(mergeKey);
+        const held = holder ? await this.get(holder) : null;
+        if (held && !isFinalStatus(held.status))
+          return { id: held.id, merged: true };
+        await this.cache.set(mergeKey, job.id, ttl);
+      }
+      await this.cache.set(this.keys.job(job.id), job, ttl);
+      await this.updateIndex(this.keys.pending, (index) => {
+        index[job.id] = staleScore(job);
+      });
+      return { id: job.id, merged: false };
+    });
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    const job = await this.cache.get<JobRecord>(this.keys.job(id));
+    // A copy: an in-memory store hands out the object it holds.
+    return job ? { ...job } : null;
+  }
+
+  put(job: JobRecord, ttl: CacheTtl): Promise<void> {
+    return this.exclusive(async () => {
+      if (!isFinalStatus(job.status) && (await this.get(job.id))) return;
+      await this.cache.set(this.keys.job(job.id), job, ttl);
+    });
+  }
+
+  transition(
+    id: string,
+    from: readonly JobStatus[],
+    change: Partial<JobRecord>,
+    ttl: CacheTtl,
+    indexed: boolean,
+  ): Promise<boolean> {
+    return this.exclusive(async () => {
+      const job = await this.get(id);
+      if (!job || !from.includes(job.status)) return false;
+      const next: JobRecord = { ...job, ...definedFields(change) };
+      await this.cache.set(this.keys.job(id), next, ttl);
+      if (indexed) await this.reindex(job, next);
+      return true;
+    });
+  }
+
+  stale(cutoff: number, limit: number): Promise<string[]> {
+    return this.exclusive(async () => {
+      const ids: string[] = [];
+      const expired: string[] = [];
+      const index = await this.readIndex(this.keys.pending);
+      for (const [id, score] of Object.entries(index)) {
+        if (ids.length >= limit) break;
+        if (score >= cutoff) continue;
+        if (await this.get(id)) ids.push(id);
+        else expired.push(id);
+      }
+      await this.updateIndex(this.keys.pending, (current) => {
+        for (const id of expired) delete current[id];
+      });
+      return ids;
+    });
+  }
+
+  deleteEnded(
+    completedBefore: number | null,
+    allBefore: number | null,
+  ): Promise<number> {
+    return this.exclusive(async () => {
+      let deleted = 0;
+      const sweeps: [JobStatus, number | null][] = [
+        [JobStatus.Completed, completedBefore],
+        [JobStatus.Completed, allBefore],
+        [JobStatus.Failed, allBefore],
+      ];
+      for (const [status, before] of sweeps) {
+        if (before === null) continue;
+        const key = this.keys.ended(status);
+        const due = Object.entries(await this.readIndex(key))
+          .filter(([, endTime]) => endTime < before)
+          .map(([id]) => id);
+        for (const id of due) {
+          if (await this.get(id)) deleted++;
+          await this.cache.del(this.keys.job(id));
+        }
+        await this.updateIndex(key, (index) => {
+          for (const id of due) delete index[id];
+        });
+      }
+      return deleted;
+    });
+  }
+
+  async forget(ids: readonly string[]): Promise<void> {
+    await Promise.all(ids.map((id) => this.cache.del(this.keys.job(id))));
+  }
+
+  /** Moves a job in the indexes from where `before` had it to where `after` goes. */
+  private async reindex(before: JobRecord, after: JobRecord): Promise<void> {
+    if (!isFinalStatus(after.status)) {
+      await this.updateIndex(this.keys.pending, (index) => {
+        index[after.id] = staleScore(after);
+      });
+      return;
+    }
+    await this.updateIndex(this.keys.pending, (index) => {
+      delete index[after.id];
+    });
+    await this.updateIndex(this.keys.ended(after.status), (index) => {
+      index[after.id] = after.endTime ?? after.updatedTime;
+    });
+    if (before.mergeKey === null) return;
+    const mergeKey = this.keys.merge(before.mergeKey);
+    if ((await this.cache.get<string>(mergeKey)) === after.id)
+      await this.cache.del(mergeKey);
+  }
+
+  private async readIndex(key: string): Promise<JobIndex> {
+    return { ...(await this.cache.get<JobIndex>(key)) };
+  }
+
+  private async updateIndex(
+    key: string,
+    change: (index: JobIndex) => void,
+  ): Promise<void> {
+    const index = await this.readIndex(key);
+    change(index);
+    await this.cache.set(key, index, 0);
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const before = queues.get(this.cache) ?? Promise.resolve();
+    const result = before.then(work);
+    queues.set(
+      this.cache,
+      result.catch(() => undefined),
+    );
+    return result;
+  }
+}
+
+/** `change` without its undefined fields, which must not erase stored ones. */
+function definedFields(change: Partial<JobRecord>): Partial<JobRecord> {
+  return Object.fromEntries(
+    Object.entries(change).filter(([, value]) => value !== undefined),
+  ) as Partial<JobRecord>;
+}

@@ -1,0 +1,130 @@
+import type { OnModuleInit } from '@nestjs/common';
+import { JobStatus } from '../interfaces/job-status.enum.js';
+import type { CacheGuard } from './cache-guard.js';
+import type { JobCache } from './job-cache.js';
+import type { JobCacheExpiry } from './job-cache.expiry.js';
+import {
+  endingChange,
+  JobStore,
+  PENDING_STATUSES,
+  type JobEnding,
+  type JobProgressChange,
+  type JobRecord,
+} from './job-store.js';
+
+/**
+ * Jobs in the database, read through and written through a cache. The
+ * database decides every transition; the cache gets the same change only
+ * where its own copy is still in the state the change starts from, and a
+ * read-through fill never replaces a cached entry with a pending one. So a
+ * late progress write or an old read cannot put back an unfinished status
+ * once the job has ended. The cache is guarded: when it is down or slow,
+ * everything goes to the database.
+ */
+export class LayeredJobStore extends JobStore implements OnModuleInit {
+  constructor(
+    private readonly database: JobStore,
+    private readonly cache: JobCache,
+    private readonly guard: CacheGuard,
+    private readonly expiry: JobCacheExpiry,
+  ) {
+    super();
+  }
+
+  /** Finds the cache now, so that a missing one stops the boot. */
+  onModuleInit(): void {
+    this.cache.prepare?.();
+  }
+
+  async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
+    const result = await this.database.insert(job);
+    if (!result.merged)
+      await this.guard.write(job.id, () =>
+        this.cache.put(job, this.expiry.pending),
+      );
+    return result;
+  }
+
+  async find(id: string): Promise<JobRecord | null> {
+    const cached = await this.guard.read(() => this.cache.get(id));
+    if (cached) return cached;
+    const job = await this.database.find(id);
+    if (job) await this.guard.write(id, () => this.fill(job));
+    return job;
+  }
+
+  async claim(id: string, now: number): Promise<boolean> {
+    const claimed = await this.database.claim(id, now);
+    if (claimed)
+      await this.follow(id, [JobStatus.Started], {
+        status: JobStatus.InProgress,
+        updatedTime: now,
+      });
+    return claimed;
+  }
+
+  async saveProgress(
+    id: string,
+    change: JobProgressChange,
+    now: number,
+  ): Promise<boolean> {
+    const saved = await this.database.saveProgress(id, change, now);
+    if (saved)
+      await this.follow(id, PENDING_STATUSES, { ...change, updatedTime: now });
+    return saved;
+  }
+
+  async end(id: string, ending: JobEnding, now: number): Promise<boolean> {
+    const ended = await this.database.end(id, ending, now);
+    const ttl = this.expiry.of({ ...ending, endTime: now, updatedTime: now });
+    const followed =
+      ended &&
+      ttl !== null &&
+      (await this.guard.read(() =>
+        this.cache.transition(
+          id,
+          PENDING_STATUSES,
+          endingChange(ending, now),
+          ttl,
+          false,
+        ),
+      ));
+    if (followed) return ended;
+    // Nothing cached to follow, or the database had ended the job before (a
+    // stale cached entry is how a timed-out job gets here): the cache gets
+    // the row as it is.
+    const job = await this.database.find(id);
+    await this.guard.write(id, () =>
+      job ? this.fill(job) : this.cache.forget([id]),
+    );
+    return ended;
+  }
+
+  findStale(cutoff: number, limit: number): Promise<string[]> {
+    return this.database.findStale(cutoff, limit);
+  }
+
+  deleteEnded(
+    completedBefore: number | null,
+    allBefore: number | null,
+  ): Promise<number> {
+    // Cached entries of these jobs expire at the same time (JobCacheExpiry).
+    return this.database.deleteEnded(completedBefore, allBefore);
+  }
+
+  private follow(
+    id: string,
+    from: readonly JobStatus[],
+    change: Partial<JobRecord>,
+  ): Promise<void> {
+    return this.guard.write(id, () =>
+      this.cache.transition(id, from, change, this.expiry.pending, false),
+    );
+  }
+
+  private async fill(job: JobRecord): Promise<void> {
+    const ttl = this.expiry.of(job);
+    if (ttl === null) await this.cache.forget([job.id]);
+    else await this.cache.put(job, ttl);
+  }
+}

@@ -1,0 +1,298 @@
+import { createHash } from 'node:crypto';
+import { isFinalStatus, JobStatus } from '../interfaces/job-status.enum.js';
+import {
+  JobCache,
+  JobCacheKeys,
+  staleScore,
+  type CacheTtl,
+} from './job-cache.js';
+import { PENDING_STATUSES, type JobRecord } from './job-store.js';
+
+/** The commands used, as `@redis/client` 4 and 5 name them. */
+export interface RedisScriptClient {
+  evalSha(
+    sha1: string,
+    options: { keys: string[]; arguments: string[] },
+  ): Promise<unknown>;
+  eval(
+    script: string,
+    options: { keys: string[]; arguments: string[] },
+  ): Promise<unknown>;
+  hGetAll(key: string): Promise<unknown>;
+  del(keys: string[]): Promise<unknown>;
+}
+
+/** What `@keyv/redis`'s `KeyvRedis` offers: a client it connects on demand. */
+export interface RedisClientSource {
+  getClient(): Promise<RedisScriptClient>;
+}
+
+// Each transition is one script, so that Redis runs its check and its write
+// with nothing in between, whichever instance sends it. Jobs are hashes: the
+// scripts compare and set fields without parsing any JSON, so the output is
+// stored byte for byte.
+
+// KEYS: job, pending index[, merge key]. ARGV: ttl, id, job key prefix,
+// index score, pending statuses as ",0,1,", then field/value pairs.
+const CREATE = `
+local ttl = tonumber(ARGV[1])
+if KEYS[3] then
+  local holder = redis.call('GET', KEYS[3])
+  if holder then
+    local status = redis.call('HGET', ARGV[3] .. holder, 'status')
+    if status and string.find(ARGV[5], ',' .. status .. ',', 1, true) then
+      return holder
+    end
+  end
+  if ttl > 0 then redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
+  else redis.call('SET', KEYS[3], ARGV[2]) end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+return ''`;
+
+// KEYS: job, pending index[, index of ended jobs with the new status]. ARGV:
+// allowed statuses as ",0,1,", ttl, index action ('pending' | 'ended' | ''),
+// id, merge key prefix, then field/value pairs.
+const TRANSITION = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or not string.find(ARGV[1], ',' .. status .. ',', 1, true) then
+  return 0
+end
+local mergeKey = redis.call('HGET', KEYS[1], 'mergeKey')
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl)
+else redis.call('PERSIST', KEYS[1]) end
+if ARGV[3] == 'pending' then
+  local started = redis.call('HGET', KEYS[1], 'startTime')
+  local updated = redis.call('HGET', KEYS[1], 'updatedTime')
+  local score = updated
+  if tonumber(started) > tonumber(updated) then score = started end
+  redis.call('ZADD', KEYS[2], score, ARGV[4])
+elseif ARGV[3] == 'ended' then
+  redis.call('ZREM', KEYS[2], ARGV[4])
+  redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'endTime'), ARGV[4])
+  if mergeKey and mergeKey ~= '' and
+      redis.call('GET', ARGV[5] .. mergeKey) == ARGV[4] then
+    redis.call('DEL', ARGV[5] .. mergeKey)
+  end
+end
+return 1`;
+
+// KEYS: job. ARGV: ttl, '1' to write only where nothing is cached, then
+// field/value pairs.
+const PUT = `
+if ARGV[2] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1`;
+
+// KEYS: pending index. ARGV: cutoff, limit, job key prefix. Index entries
+// whose job expired are dropped on the way.
+const STALE = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1],
+  'LIMIT', 0, tonumber(ARGV[2]))
+local live = {}
+for _, id in ipairs(ids) do
+  if redis.call('EXISTS', ARGV[3] .. id) == 1 then
+    table.insert(live, id)
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return live`;
+
+// KEYS: an index of ended jobs. ARGV: end time before which they go, batch
+// size, job key prefix. Returns how many existed (the others had expired).
+const DELETE_ENDED = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1],
+  'LIMIT', 0, tonumber(ARGV[2]))
+local deleted = 0
+for _, id in ipairs(ids) do
+  deleted = deleted + redis.call('DEL', ARGV[3] .. id)
+  redis.call('ZREM', KEYS[1], id)
+end
+return {#ids, deleted}`;
+
+// Ended jobs deleted per script run, so that one run never holds Redis long.
+const DELETE_BATCH = 500;
+
+const statusSet = (statuses: readonly JobStatus[]) => `,${statuses.join(',')},`;
+
+/**
+ * Jobs in Redis, through the client of `@keyv/redis` behind the app's
+ * `CACHE_MANAGER`. Every write is a Lua script: atomic across instances.
+ */
+export class RedisJobCache extends JobCache {
+  private readonly keys: JobCacheKeys;
+
+  constructor(
+    private readonly source: RedisClientSource,
+    prefix: string,
+  ) {
+    super();
+    this.keys = new JobCacheKeys(prefix);
+  }
+
+  async create(
+    job: JobRecord,
+    ttl: CacheTtl,
+  ): Promise<{ id: string; merged: boolean }> {
+    const keys = [this.keys.job(job.id), this.keys.pending];
+    if (job.mergeKey !== null) keys.push(this.keys.merge(job.mergeKey));
+    const holder = await this.run(CREATE, keys, [
+      String(ttl),
+      job.id,
+      this.keys.jobPrefix,
+      String(staleScore(job)),
+      statusSet(PENDING_STATUSES),
+      ...toFields(job),
+    ]);
+    return holder
+      ? { id: String(holder), merged: true }
+      : {
+          id: job.id,
+          merged: false,
+        };
+  }
+
+  async get(id: string): Promise<JobRecord | null> {
+    const client = await this.source.getClient();
+    return fromFields(await client.hGetAll(this.keys.job(id)));
+  }
+
+  async put(job: JobRecord, ttl: CacheTtl): Promise<void> {
+    const onlyIfAbsent = isFinalStatus(job.status) ? '0' : '1';
+    await this.run(
+      PUT,
+      [this.keys.job(job.id)],
+      [String(ttl), onlyIfAbsent, ...toFields(job)],
+    );
+  }
+
+  async transition(
+    id: string,
+    from: readonly JobStatus[],
+    change: Partial<JobRecord>,
+    ttl: CacheTtl,
+    indexed: boolean,
+  ): Promise<boolean> {
+    const keys = [this.keys.job(id), this.keys.pending];
+    let indexAction = '';
+    if (
+      indexed &&
+      change.status !== undefined &&
+      isFinalStatus(change.status)
+    ) {
+      indexAction = 'ended';
+      keys.push(this.keys.ended(change.status));
+    } else if (indexed) indexAction = 'pending';
+    const applied = await this.run(TRANSITION, keys, [
+      statusSet(from),
+      String(ttl),
+      indexAction,
+      id,
+      this.keys.mergePrefix,
+      ...toFields(change),
+    ]);
+    return Number(applied) === 1;
+  }
+
+  async stale(cutoff: number, limit: number): Promise<string[]> {
+    const ids = await this.run(
+      STALE,
+      [this.keys.pending],
+      [String(cutoff), String(limit), this.keys.jobPrefix],
+    );
+    return (ids as unknown[]).map(String);
+  }
+
+  async deleteEnded(
+    completedBefore: number | null,
+    allBefore: number | null,
+  ): Promise<number> {
+    const sweeps: [JobStatus, number | null][] = [
+      [JobStatus.Completed, completedBefore],
+      [JobStatus.Completed, allBefore],
+      [JobStatus.Failed, allBefore],
+    ];
+    let deleted = 0;
+    for (const [status, before] of sweeps) {
+      if (before === null) continue;
+      for (;;) {
+        const [seen, gone] = (await this.run(
+          DELETE_ENDED,
+          [this.keys.ended(status)],
+          [String(before), String(DELETE_BATCH), this.keys.jobPrefix],
+        )) as [number, number];
+        deleted += Number(gone);
+        if (Number(seen) < DELETE_BATCH) break;
+      }
+    }
+    return deleted;
+  }
+
+  async forget(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const client = await this.source.getClient();
+    await client.del(ids.map((id) => this.keys.job(id)));
+  }
+
+  /** EVALSHA, and EVAL once when Redis does not know the script yet (or forgot it). */
+  private async run(
+    script: string,
+    keys: string[],
+    args: string[],
+  ): Promise<unknown> {
+    const client = await this.source.getClient();
+    const options = { keys, arguments: args };
+    try {
+      return await client.evalSha(sha1Of(script), options);
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith('NOSCRIPT'))
+        throw error;
+      return client.eval(script, options);
+    }
+  }
+}
+
+const sha1s = new Map<string, string>();
+function sha1Of(script: string): string {
+  let sha1 = sha1s.get(script);
+  if (!sha1) {
+    sha1 = createHash('sha1').update(script).digest('hex');
+    sha1s.set(script, sha1);
+  }
+  return sha1;
+}
+
+/** A record as hash fields; `null` is stored as the empty string. */
+function toFields(record: Partial<JobRecord>): string[] {
+  return Object.entries(record).flatMap(([field, value]) =>
+    value === undefined ? [] : [field, value === null ? '' : String(value)],
+  );
+}
+
+function fromFields(reply: unknown): JobRecord | null {
+  // RESP2 answers HGETALL with an object, RESP3 may with a Map.
+  const hash = (
+    reply instanceof Map ? Object.fromEntries(reply) : (reply ?? {})
+  ) as Record<string, string>;
+  if (hash.id === undefined) return null;
+  return {
+    id: hash.id,
+    scope: hash.scope ?? '',
+    progress: Number(hash.progress ?? 0),
+    status: Number(hash.status) as JobStatus,
+    startTime: Number(hash.startTime),
+    updatedTime: Number(hash.updatedTime),
+    endTime: hash.endTime ? Number(hash.endTime) : null,
+    request: hash.request ?? '',
+    statusText: hash.statusText ?? '',
+    mergeKey: hash.mergeKey || null,
+  };
+}
