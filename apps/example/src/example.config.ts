@@ -10,9 +10,16 @@ import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
  * - DB_TYPE: sqlite (default) | postgres | mysql | mariadb
  * - DATABASE_URL: for postgres/mysql/mariadb, e.g. postgres://root@127.0.0.1:5432/test
  * - SQLITE_FILE (data/example.sqlite)
- * - REDIS_URL: turns the cache on, e.g. redis://127.0.0.1:6379
+ * - REDIS_URL: puts Redis in front of the database (BackJob's useCache),
+ *   e.g. redis://127.0.0.1:6379; every instance must use the same one
  * - BACKJOB_KEY: the signing key every instance shares
  * - BACKJOB_BASE_URL: where internal requests go (a load balancer, another instance)
+ * - BACKJOB_ERROR_TIMEOUT: seconds without an update before a job fails
+ *   (BackJob's errorTimeout; its default when unset)
+ * - BACKJOB_SWEEP_INTERVAL: seconds between two sweeps for timed-out jobs,
+ *   e.g. of an instance that died (BackJob's sweepInterval; its default)
+ * - BACKJOB_TABLE, BACKJOB_CACHE_PREFIX: the job table and the prefix of
+ *   the cache keys (BackJob's tableName and cachePrefix; their defaults)
  * - EXAMPLE_STEP_MS: pause between the steps of the long job (1000)
  */
 export const exampleConfig = {
@@ -25,8 +32,17 @@ export const exampleConfig = {
   redisUrl: process.env.REDIS_URL,
   backjobKey: process.env.BACKJOB_KEY,
   backjobBaseUrl: process.env.BACKJOB_BASE_URL,
+  errorTimeout: optionalNumber(process.env.BACKJOB_ERROR_TIMEOUT),
+  sweepInterval: optionalNumber(process.env.BACKJOB_SWEEP_INTERVAL),
+  tableName: process.env.BACKJOB_TABLE || undefined,
+  cachePrefix: process.env.BACKJOB_CACHE_PREFIX || undefined,
   stepMs: Number(process.env.EXAMPLE_STEP_MS ?? 1000),
 };
+
+/** Unset stays unset, so that BackJob applies its own default. */
+function optionalNumber(value: string | undefined): number | undefined {
+  return value ? Number(value) : undefined;
+}
 
 /** TypeORM options for the configured database. */
 export function databaseOptions(config = exampleConfig): TypeOrmModuleOptions {

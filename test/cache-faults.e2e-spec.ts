@@ -1,0 +1,154 @@
+import { createKeyv } from '@keyv/redis';
+import { CACHE_MANAGER, CacheModule, type Cache } from '@nestjs/cache-manager';
+import { ConsoleLogger, Controller, Get, Query } from '@nestjs/common';
+import {
+  BackgroundWorker,
+  BackJobService,
+  JobStatus,
+  type JobStatusSnapshot,
+} from 'nestjs-backjob';
+import { startTcpFault, type TcpFault } from './fixtures/tcp-proxy.js';
+import {
+  createTestApp,
+  waitForJob,
+  type TestApp,
+} from './fixtures/test-app.js';
+import { serviceUrl } from './fixtures/test-stores.js';
+import { sleep } from './fixtures/work.controller.js';
+
+const CACHE_TIMEOUT = 100;
+
+@Controller('cached')
+class CachedController {
+  constructor(private readonly backjob: BackJobService) {}
+
+  @Get()
+  @BackgroundWorker()
+  async run(@Query('ms') ms = '50') {
+    this.backjob.update(10, 'working');
+    await sleep(Number(ms));
+    this.backjob.update(90, 'almost');
+    return 'done';
+  }
+}
+
+/** Keeps what the module logs, to count its warnings. */
+class RecordingLogger extends ConsoleLogger {
+  readonly lines: { level: string; message: string }[] = [];
+
+  override log(message: unknown) {
+    this.lines.push({ level: 'log', message: String(message) });
+  }
+
+  override warn(message: unknown) {
+    this.lines.push({ level: 'warn', message: String(message) });
+  }
+
+  override error(message: unknown) {
+    this.lines.push({ level: 'error', message: String(message) });
+  }
+
+  said(level: string, pattern: RegExp) {
+    return this.lines.filter(
+      (line) => line.level === level && pattern.test(line.message),
+    );
+  }
+}
+
+/** Resolves with the result and how long it took. */
+async function timed<T>(work: Promise<T>): Promise<[T, number]> {
+  const started = performance.now();
+  const result = await work;
+  return [result, performance.now() - started];
+}
+
+// PostgreSQL with Redis in front of it, Redis reached through a relay that
+// can hang or drop. Runs in the postgres+redis project.
+describe('a cache that fails beside the database', () => {
+  let fault: TcpFault;
+  let logger: RecordingLogger;
+  let t: TestApp;
+
+  beforeEach(async () => {
+    fault = await startTcpFault(serviceUrl('redis'));
+    logger = new RecordingLogger();
+    t = await createTestApp({
+      controllers: [CachedController],
+      store: 'postgres',
+      logger,
+      imports: [
+        CacheModule.register({
+          isGlobal: true,
+          stores: [createKeyv(fault.url)],
+        }),
+      ],
+      backjob: { useCache: true, cacheTimeout: CACHE_TIMEOUT },
+    });
+  });
+  afterEach(async () => {
+    fault.restore();
+    // Closing a Redis client that is still reconnecting waits for it: let
+    // it reconnect first (a read is queued until it has).
+    await t.app.get<Cache>(CACHE_MANAGER).get('reconnected');
+    await t.close();
+    await fault.close();
+  });
+
+  for (const [name, breakIt] of [
+    ['hangs', (f: TcpFault) => f.hang()],
+    ['goes down', (f: TcpFault) => f.cut()],
+  ] as const) {
+    it(`${name}: jobs run and are read through the database, no caller waits longer than cacheTimeout, and one warning says so`, async () => {
+      const before = await t.backjob.start('cached', { merge: false });
+      await waitForJob(t.backjob, before);
+      breakIt(fault);
+
+      const [id, startMs] = await timed(
+        t.backjob.start(['cached', { ms: 100 }], { merge: false }),
+      );
+      expect(startMs).toBeLessThan(CACHE_TIMEOUT + 300);
+      const reads: number[] = [];
+      let status: JobStatusSnapshot | null = null;
+      while (status?.status !== JobStatus.Completed) {
+        const [read, ms] = await timed(t.backjob.getStatus(id));
+        reads.push(ms);
+        status = read;
+        await sleep(10);
+      }
+      expect(status).toMatchObject({ progress: 100, statusText: 'done' });
+      expect(Math.max(...reads)).toBeLessThan(CACHE_TIMEOUT + 100);
+      expect(await t.backjob.getStatus(before)).toMatchObject({
+        status: JobStatus.Completed,
+      });
+      expect(logger.said('warn', /cache failed/)).toHaveLength(1);
+      expect(logger.said('warn', /cache failed/)[0].message).toMatch(
+        /Jobs are read from and written to the database alone/,
+      );
+      expect(logger.said('error', /./)).toEqual([]);
+    });
+  }
+
+  it('never serves a job as unfinished once it ended, when the cache missed the end and comes back', async () => {
+    const id = await t.backjob.start(['cached', { ms: 700 }], {
+      merge: false,
+    });
+    // Cached while it runs…
+    await waitForJob(t.backjob, id, (s) => s.progress === 10);
+    fault.cut();
+    // …ended while the cache is down…
+    const ended = await waitForJob(t.backjob, id);
+    expect(ended).toMatchObject({ status: JobStatus.Completed });
+    fault.restore();
+    // …and read again and again while it comes back.
+    const deadline = Date.now() + 8000;
+    while (logger.said('log', /cache answers again/).length === 0) {
+      expect(Date.now()).toBeLessThan(deadline);
+      expect((await t.backjob.getStatus(id))?.status).toBe(JobStatus.Completed);
+      await sleep(25);
+    }
+    for (let i = 0; i < 20; i++) {
+      expect(await t.backjob.getStatus(id)).toEqual(ended);
+      await sleep(10);
+    }
+  });
+});
