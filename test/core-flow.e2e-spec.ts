@@ -37,6 +37,9 @@ describe('a job from start() to its end (SQLite)', () => {
       startTime: expect.any(Date),
       updatedTime: expect.any(Date),
       endTime: expect.any(Date),
+      eta: 0,
+      rate: expect.any(Number),
+      stalled: false,
     });
     expect(status.startTime.getTime()).toBeGreaterThanOrEqual(before - 5);
     expect(status.endTime!.getTime()).toBeGreaterThanOrEqual(

@@ -114,6 +114,35 @@ export const sweepFailedMessage = (error: unknown, everySeconds: number) =>
 export const cleanupFailedMessage = (error: unknown) =>
   `BackJob's backlog cleanup failed: ${describeError(error)}. It runs again on its schedule.`;
 
+// Live progress (watch(), BackJobLiveModule).
+
+export const jobNotFoundMessage = (id: string) =>
+  `There is no job ${JSON.stringify(id)}: it never existed, or it ended and the backlog cleanup deleted it. Use the id that start() returned.`;
+
+export const watchDeniedMessage = () =>
+  'You may not watch this job: canWatch() of BackJobLiveModule refused it.';
+
+export const watchStoppedMessage = (id: string) =>
+  `Stopped watching job ${id}: the application is shutting down. Watch it again on a running instance; it sends the current state first.`;
+
+export const redisChannelUnavailableMessage = (
+  error: unknown,
+  pollMs: number,
+) =>
+  `BackJob cannot subscribe to Redis for job changes: ${describeError(error)}. watch() falls back to reading the store every ${pollMs} ms (watchPollInterval) for changes made by other instances.`;
+
+export const redisChannelErrorMessage = (error: unknown) =>
+  `BackJob's Redis channel for job changes failed: ${describeError(error)}. Watchers in other instances see changes late (at the latest when a job would count as stalled) until Redis is back.`;
+
+export const noAnswerWithinMessage = (ms: number) =>
+  `Redis did not answer within ${ms} ms`;
+
+export const missingCanWatchMessage = () =>
+  'BackJobLiveModule needs a canWatch(job, request) function that tells who may watch which job, for example (job, request) => job.scope === request.user?.id. Return true to let anyone who knows a job id watch it.';
+
+export const invalidLivePathMessage = (path: unknown) =>
+  `BackJobLiveModule's path ${JSON.stringify(path)} is not a route path. Give one such as 'jobs' or 'api/jobs'.`;
+
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);

@@ -35,6 +35,8 @@ import type {
   BackJobModuleExtras,
   BackJobModuleOptions,
 } from './interfaces/backjob-options.interface.js';
+import { JobChangeRelay } from './live/job-change.relay.js';
+import { JobFeedService } from './live/job-feed.service.js';
 import { JobMaintenanceService } from './maintenance/job-maintenance.service.js';
 import { createJobStore } from './storage/job-store.factory.js';
 import { JobTableInitializer } from './storage/job-table.initializer.js';
@@ -105,6 +107,8 @@ function coreProviders(extras: BackJobModuleExtras): Provider[] {
     JobMonitor,
     JobWorker,
     JobMaintenanceService,
+    JobChangeRelay,
+    JobFeedService,
     SelfCheckService,
     SelfCheckMiddleware,
     BackJobService,

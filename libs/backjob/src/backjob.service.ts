@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import { BackJobContext } from './backjob.context.js';
 import { JobFailedException } from './errors/job-failed.exception.js';
 import { JobLauncher } from './flow/job-launcher.js';
@@ -8,9 +9,9 @@ import type {
 } from './interfaces/job-request.interface.js';
 import { JobStatus } from './interfaces/job-status.enum.js';
 import type { JobStatusSnapshot } from './interfaces/job-status.interface.js';
+import { JobFeedService } from './live/job-feed.service.js';
 import { JobMaintenanceService } from './maintenance/job-maintenance.service.js';
 import { JobTracker } from './storage/job-tracker.js';
-import type { JobRecord } from './storage/job-store.js';
 
 /**
  * The API of BackJob. From any request handler: `start()` a job and read it
@@ -26,6 +27,7 @@ export class BackJobService {
     private readonly tracker: JobTracker,
     private readonly context: BackJobContext,
     private readonly maintenance: JobMaintenanceService,
+    private readonly feed: JobFeedService,
   ) {}
 
   /**
@@ -45,7 +47,19 @@ export class BackJobService {
    */
   async getStatus(id: string): Promise<JobStatusSnapshot | null> {
     const job = await this.tracker.read(id);
-    return job ? toSnapshot(job) : null;
+    return job ? this.feed.snapshot(job) : null;
+  }
+
+  /**
+   * The job's status as it changes: the current snapshot at once, then one
+   * per change (progress, output, status, stalled), completing after the
+   * final one (Completed or Failed). Errors with `JobNotFoundError` for an
+   * unknown id. Changes made in this instance arrive as they are stored;
+   * those of other instances over Redis when jobs are in a Redis cache, or
+   * within `watchPollInterval`. Unsubscribing releases everything.
+   */
+  watch(id: string): Observable<JobStatusSnapshot> {
+    return this.feed.watch(id);
   }
 
   /** The scope given to `start()`, or `null` for an unknown job. */
@@ -123,16 +137,4 @@ export class BackJobService {
   currentJobId(): string | undefined {
     return this.context.jobRun?.jobId;
   }
-}
-
-function toSnapshot(job: JobRecord): JobStatusSnapshot {
-  return {
-    id: job.id,
-    progress: job.progress,
-    status: job.status,
-    statusText: job.statusText,
-    startTime: new Date(job.startTime),
-    updatedTime: new Date(job.updatedTime),
-    endTime: job.endTime === null ? null : new Date(job.endTime),
-  };
 }

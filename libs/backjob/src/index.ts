@@ -33,4 +33,17 @@ export {
   BackJobConfigurationError,
   InvalidJobRequestError,
   JobFailedException,
+  JobNotFoundError,
+  JobWatchStoppedError,
 } from './errors/index.js';
+/** Ready-made routes to follow a job from a browser: JSON status and Server-Sent Events. */
+export { BackJobLiveModule } from './live/backjob-live.module.js';
+/** Turns `watch(id)` into the events of your own `@Sse()` handler. */
+export { toJobEvents } from './live/job-events.js';
+/** Options of `BackJobLiveModule`, and the job its `canWatch()` hook is asked about. */
+export type {
+  BackJobLiveModuleAsyncOptions,
+  BackJobLiveModuleOptions,
+  BackJobLiveOptions,
+  WatchedJob,
+} from './live/index.js';

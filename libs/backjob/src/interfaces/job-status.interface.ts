@@ -16,4 +16,24 @@ export interface JobStatusSnapshot {
   updatedTime: Date;
   /** When it completed or failed; `null` while it runs. */
   endTime: Date | null;
+  /**
+   * Estimated seconds until the job completes, counted from the moment the
+   * snapshot was made (a client counts down from when it received it). `0`
+   * once completed; `null` when it cannot be told: waiting to start, no
+   * progress measured yet, progress lower than ten seconds before, or failed.
+   */
+  eta: number | null;
+  /**
+   * Speed in percentage points of `progress` per second, measured over the
+   * last ten seconds of progress updates (since the start for a younger job,
+   * or for a single read such as `getStatus()`); for an ended job, the
+   * average over its whole run. `null` before anything can be measured.
+   */
+  rate: number | null;
+  /**
+   * True while a pending job has had no update for half of `errorTimeout`:
+   * a hint that it may be stuck, before it is failed with "job timeout" at
+   * the full `errorTimeout`.
+   */
+  stalled: boolean;
 }

@@ -1,0 +1,3 @@
+export * from './backjob-live-options.interface.js';
+export * from './backjob-live.module.js';
+export * from './job-events.js';

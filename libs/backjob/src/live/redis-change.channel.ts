@@ -1,0 +1,165 @@
+import type { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import * as messages from '../backjob.messages.js';
+
+/**
+ * The calls of a node-redis client (v4 or v5, single node, cluster or
+ * sentinel) that the channel makes. Typed by shape, so that `redis` stays
+ * the app's dependency, not ours.
+ */
+export interface PubSubClient {
+  duplicate(): PubSubClient;
+  connect(): Promise<unknown>;
+  publish(channel: string, message: string): Promise<unknown>;
+  subscribe(
+    channel: string,
+    listener: (message: string) => void,
+  ): Promise<unknown>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  close?(): Promise<unknown>;
+  quit?(): Promise<unknown>;
+  destroy?(): unknown;
+}
+
+/** Stands for "any job may have changed", after the subscriber reconnects. */
+export const EVERY_JOB = '*';
+
+// Connecting is bounded: a boot must not hang on a Redis that does not answer.
+const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * The node-redis client of a cache-manager cache (or a Keyv) whose store is
+ * @keyv/redis, or `null` for any other cache.
+ */
+export async function redisClientOf(
+  cache: unknown,
+): Promise<PubSubClient | null> {
+  if (!cache) return null;
+  // cache-manager 6/7 keeps its Keyv stores in `stores`; a bare Keyv is one.
+  const stores = (cache as { stores?: unknown }).stores;
+  for (const keyv of [cache, ...(Array.isArray(stores) ? stores : [])]) {
+    const adapter = (keyv as { store?: unknown } | undefined)?.store as
+      { getClient?: () => Promise<unknown> } | undefined;
+    if (typeof adapter?.getClient !== 'function') continue;
+    const client = await adapter.getClient();
+    if (isPubSubClient(client)) return client;
+  }
+  return null;
+}
+
+function isPubSubClient(client: unknown): client is PubSubClient {
+  const candidate = client as Partial<PubSubClient> | undefined;
+  return (
+    typeof candidate?.duplicate === 'function' &&
+    typeof candidate.publish === 'function' &&
+    typeof candidate.subscribe === 'function'
+  );
+}
+
+/**
+ * Job changes between instances over Redis publish/subscribe: publishes the
+ * id of every job this instance changed, and emits the ids that other
+ * instances changed. Messages are `<instance id> <job id>`, so that an
+ * instance skips its own.
+ */
+export class RedisChangeChannel {
+  /** Ids of jobs changed by other instances, or `EVERY_JOB`. */
+  readonly remoteChanges = new Subject<string>();
+  private readonly instanceId = randomUUID();
+  private publishing: Subscription | undefined;
+  private warned = false;
+
+  private constructor(
+    private readonly publisher: PubSubClient,
+    private readonly subscriber: PubSubClient,
+    private readonly channel: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Subscribes on a duplicate of `client` (a subscribed connection can do
+   * nothing else) and starts publishing `localChanges`.
+   */
+  static async open(
+    client: PubSubClient,
+    channel: string,
+    localChanges: Observable<string>,
+    logger: Logger,
+  ): Promise<RedisChangeChannel> {
+    const relay = new RedisChangeChannel(
+      client,
+      client.duplicate(),
+      channel,
+      logger,
+    );
+    try {
+      await withTimeout(relay.subscribe(), CONNECT_TIMEOUT_MS);
+    } catch (error) {
+      relay.subscriber.destroy?.();
+      throw error;
+    }
+    relay.publishing = localChanges.subscribe((id) => relay.publish(id));
+    return relay;
+  }
+
+  async close(): Promise<void> {
+    this.publishing?.unsubscribe();
+    this.remoteChanges.complete();
+    try {
+      await (this.subscriber.close?.() ?? this.subscriber.quit?.());
+    } catch {
+      this.subscriber.destroy?.();
+    }
+  }
+
+  private async subscribe(): Promise<void> {
+    let connected = false;
+    this.subscriber.on('error', (error) => this.warn(error));
+    // node-redis resubscribes after a reconnect, but what was published in
+    // between is lost: every watcher reads its job again.
+    this.subscriber.on('ready', () => {
+      this.warned = false;
+      if (connected) this.remoteChanges.next(EVERY_JOB);
+    });
+    await this.subscriber.connect();
+    await this.subscriber.subscribe(this.channel, (message) =>
+      this.receive(message),
+    );
+    connected = true;
+  }
+
+  private receive(message: string): void {
+    const space = message.indexOf(' ');
+    if (space === -1 || message.slice(0, space) === this.instanceId) return;
+    this.remoteChanges.next(message.slice(space + 1));
+  }
+
+  private publish(jobId: string): void {
+    this.publisher
+      .publish(this.channel, `${this.instanceId} ${jobId}`)
+      .catch((error: unknown) => this.warn(error));
+  }
+
+  /** Once per outage, not once per message. */
+  private warn(error: unknown): void {
+    if (this.warned) return;
+    this.warned = true;
+    this.logger.warn(messages.redisChannelErrorMessage(error));
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(messages.noAnswerWithinMessage(ms))),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

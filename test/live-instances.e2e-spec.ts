@@ -1,0 +1,127 @@
+import { CacheModule } from '@nestjs/cache-manager';
+import { createKeyv } from '@keyv/redis';
+import { connect } from 'node:net';
+import { lastValueFrom, toArray } from 'rxjs';
+import { JobStatus, type JobStatusSnapshot } from 'nestjs-backjob';
+import { JobChangeRelay } from '../libs/backjob/src/live/job-change.relay.js';
+import { createTestApp, type TestApp } from './fixtures/test-app.js';
+import { LiveWorkController } from './fixtures/live-work.controller.js';
+
+const TICKS = [10, 20, 30, 40, 50, 60, 70, 80, 90];
+const REDIS_URL =
+  process.env.BACKJOB_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The vitest projects whose store keeps jobs in Redis (see vitest.config.ts). */
+const redisProject = (process.env.BACKJOB_TEST_STORE ?? '').includes('redis');
+
+function progressSeen(snapshots: JobStatusSnapshot[]): number[] {
+  return snapshots
+    .map((s) => s.progress)
+    .filter((p, i, all) => i === 0 || p !== all[i - 1]);
+}
+
+function reachable(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port || 6379) });
+    socket.setTimeout(1000);
+    socket.on('connect', () => (socket.destroy(), resolve(true)));
+    socket.on('error', () => resolve(false));
+    socket.on('timeout', () => (socket.destroy(), resolve(false)));
+  });
+}
+
+/** Two instances of one app: `runner` runs the jobs, `watcher` watches them. */
+async function twoInstances(
+  extra: Partial<Parameters<typeof createTestApp>[0]>,
+): Promise<{ runner: TestApp; watcher: TestApp; close(): Promise<void> }> {
+  const runner = await createTestApp({
+    controllers: [LiveWorkController],
+    ...extra,
+  });
+  const watcher = await createTestApp({
+    controllers: [LiveWorkController],
+    ...extra,
+    sqliteFile: runner.sqliteFile,
+  });
+  return {
+    runner,
+    watcher,
+    close: async () => {
+      await watcher.close();
+      await runner.close();
+    },
+  };
+}
+
+describe('watch() across instances', () => {
+  it("sees the progress of a job that another instance runs, and its end, over the project's store", async () => {
+    const { runner, watcher, close } = await twoInstances({
+      backjob: { watchPollInterval: 40 },
+    });
+    try {
+      // Pushed when the jobs live in Redis (the Redis projects), else polled.
+      const pushed = watcher.app.get(JobChangeRelay).pushesRemoteChanges;
+      expect(pushed).toBe(redisProject);
+      const id = await runner.backjob.start([
+        'live-work/ticks',
+        { n: 9, gap: 60 },
+      ]);
+      const snapshots = await lastValueFrom(
+        watcher.backjob.watch(id).pipe(toArray()),
+      );
+      const seen = progressSeen(snapshots);
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+      expect(seen.some((p) => p > 0 && p < 100)).toBe(true);
+      if (pushed) expect(seen.filter((p) => TICKS.includes(p))).toEqual(TICKS);
+      expect(snapshots[snapshots.length - 1]).toMatchObject({
+        status: JobStatus.Completed,
+        statusText: 'done',
+      });
+    } finally {
+      await close();
+    }
+  });
+});
+
+// The Redis projects cover Redis through their own store; elsewhere this
+// adds a Redis cache to the project's database.
+const redisUp = !redisProject && (await reachable(REDIS_URL));
+if (!redisProject && !redisUp)
+  console.warn(
+    `Skipping the Redis publish/subscribe test of watch(): nothing answers at ${REDIS_URL}. Start Redis or set BACKJOB_TEST_REDIS_URL.`,
+  );
+
+describe.skipIf(!redisUp)('watch() across instances, over Redis', () => {
+  it('pushes every progress value written 50 ms or more apart to a watcher in another instance', async () => {
+    const { runner, watcher, close } = await twoInstances({
+      // Polling would take a minute: whatever arrives sooner was pushed.
+      backjob: { useCache: true, watchPollInterval: 60_000 },
+      imports: [
+        CacheModule.register({
+          isGlobal: true,
+          stores: [createKeyv(REDIS_URL)],
+        }),
+      ],
+    });
+    try {
+      expect(runner.app.get(JobChangeRelay).pushesRemoteChanges).toBe(true);
+      expect(watcher.app.get(JobChangeRelay).pushesRemoteChanges).toBe(true);
+      const id = await runner.backjob.start([
+        'live-work/ticks',
+        { n: 9, gap: 60 },
+      ]);
+      const snapshots = await lastValueFrom(
+        watcher.backjob.watch(id).pipe(toArray()),
+      );
+      expect(progressSeen(snapshots).filter((p) => TICKS.includes(p))).toEqual(
+        TICKS,
+      );
+      expect(snapshots[snapshots.length - 1]).toMatchObject({
+        status: JobStatus.Completed,
+        statusText: 'done',
+      });
+    } finally {
+      await close();
+    }
+  });
+});
