@@ -1,20 +1,34 @@
+import { Controller, Get, Header, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import {
-  Controller,
-  Get,
-  Header,
-  NotFoundException,
-  Param,
-  Post,
-} from '@nestjs/common';
-import { BackJobService, type JobStatusSnapshot } from 'nestjs-backjob';
+  BackJobService,
+  type JobRequest,
+  type StartJobOptions,
+} from 'nestjs-backjob';
 import { readFileSync } from 'node:fs';
+import { demoUserOf } from './demo-user.js';
 
 const PAGE = readFileSync(
   new URL('../../public/index.html', import.meta.url),
   'utf8',
 );
 
-/** What the browser talks to: the page, starting jobs and reading them. */
+/** Seconds the delayed job waits before it runs. */
+const DELAY_SECONDS = 3;
+
+/** What the import job gets as its POST body: one row has no e-mail. */
+const IMPORT_ROWS = [
+  { name: 'Ada', email: 'ada@example.com' },
+  { name: 'Grace', email: 'grace@example.com' },
+  { name: 'Linus' },
+  { name: 'Margaret', email: 'margaret@example.com' },
+];
+
+/**
+ * What the browser talks to: the page, and one route per kind of job. The
+ * job's status (GET /jobs/:id) and its live events (GET /jobs/:id/events)
+ * come from BackJobLiveModule (see jobs.module.ts).
+ */
 @Controller()
 export class JobsController {
   constructor(private readonly backjob: BackJobService) {}
@@ -27,21 +41,60 @@ export class JobsController {
 
   /** Starts the long job as the current user and returns its id. */
   @Post('jobs/long')
-  async startLong(): Promise<{ id: string }> {
-    return { id: await this.backjob.start('reports/long', { merge: false }) };
+  startLong(@Req() request: Request): Promise<{ id: string }> {
+    return this.start(request, 'reports/long');
   }
 
   /** Starts the job that fails. */
   @Post('jobs/broken')
-  async startBroken(): Promise<{ id: string }> {
-    return { id: await this.backjob.start('reports/broken', { merge: false }) };
+  startBroken(@Req() request: Request): Promise<{ id: string }> {
+    return this.start(request, 'reports/broken');
   }
 
-  /** The status the page polls every second. */
-  @Get('jobs/:id')
-  async status(@Param('id') id: string): Promise<JobStatusSnapshot> {
-    const status = await this.backjob.getStatus(id);
-    if (!status) throw new NotFoundException(`There is no job ${id}.`);
-    return status;
+  /** The long job, a few seconds from now. */
+  @Post('jobs/delayed')
+  startDelayed(@Req() request: Request): Promise<{ id: string }> {
+    return this.start(request, 'reports/long', { delay: DELAY_SECONDS });
+  }
+
+  /** The long job without the caller's cookies: it runs as nobody. */
+  @Post('jobs/anonymous')
+  startAnonymous(@Req() request: Request): Promise<{ id: string }> {
+    return this.start(request, 'reports/long', { withUserCookies: false });
+  }
+
+  /** A POST job: the rows to import travel in its body. */
+  @Post('jobs/import')
+  startImport(@Req() request: Request): Promise<{ id: string }> {
+    return this.start(request, {
+      route: 'reports/import',
+      method: 'POST',
+      body: { rows: IMPORT_ROWS },
+      bodyType: 'json',
+    });
+  }
+
+  /**
+   * Runs the backlog cleanup now (it also runs hourly): deletes completed
+   * jobs older than backlogDays and finished ones older than allBacklogDays.
+   */
+  @Post('jobs/cleanup')
+  async cleanup(): Promise<{ deleted: number }> {
+    return { deleted: await this.backjob.cleanup() };
+  }
+
+  /** The job's scope is its starter's name, which canWatch() checks. */
+  private async start(
+    request: Request,
+    job: JobRequest,
+    options: StartJobOptions = {},
+  ): Promise<{ id: string }> {
+    const scope = demoUserOf(request) ?? '';
+    const id = await this.backjob.start(job, {
+      ...options,
+      scope,
+      merge: false,
+    });
+    return { id };
   }
 }

@@ -1,6 +1,14 @@
 import { Module } from '@nestjs/common';
+import { BackJobLiveModule } from 'nestjs-backjob';
+import { canWatchDemoJob } from './demo-user.js';
 import { JobsController } from './jobs.controller.js';
 import { ReportsController } from './reports.controller.js';
 
-@Module({ controllers: [JobsController, ReportsController] })
+@Module({
+  imports: [
+    // GET /jobs/:id (JSON) and GET /jobs/:id/events (Server-Sent Events).
+    BackJobLiveModule.forRoot({ path: 'jobs', canWatch: canWatchDemoJob }),
+  ],
+  controllers: [JobsController, ReportsController],
+})
 export class JobsModule {}

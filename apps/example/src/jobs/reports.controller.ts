@@ -1,7 +1,14 @@
-import { Controller, Get } from '@nestjs/common';
+import { Body, Controller, Get, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BackgroundWorker, BackJobService } from 'nestjs-backjob';
 import { exampleConfig } from '../example.config.js';
+import { demoUserOf } from './demo-user.js';
+
+interface ImportRow {
+  name?: string;
+  email?: string;
+}
 
 /**
  * The background actions. Each runs only as a job (@BackgroundWorker): what
@@ -11,11 +18,16 @@ import { exampleConfig } from '../example.config.js';
 export class ReportsController {
   constructor(private readonly backjob: BackJobService) {}
 
-  /** The original BackJob README's long job: progress 1, 20, 40, 60, 80, then done. */
+  /**
+   * The original BackJob README's long job: progress 1, 20, 40, 60, 80,
+   * then done. It says whose job it runs as: the job request carries the
+   * caller's cookies, unless it was started with withUserCookies: false.
+   */
   @Get('long')
   @BackgroundWorker()
-  async long(): Promise<string> {
+  async long(@Req() request: Request): Promise<string> {
     this.backjob.update(1);
+    this.backjob.write(this.whoami(request));
     this.backjob.write('Job started.\n');
     for (const progress of [20, 40, 60, 80]) {
       await sleep(exampleConfig.stepMs);
@@ -35,5 +47,33 @@ export class ReportsController {
     await sleep(exampleConfig.stepMs);
     this.backjob.write('Row 17 is not valid.\n');
     return this.backjob.fail('Import failed: row 17 has no e-mail address.');
+  }
+
+  /** A POST job: imports the rows of its body, one step per row. */
+  @Post('import')
+  @BackgroundWorker()
+  async import(
+    @Req() request: Request,
+    @Body() body: { rows?: ImportRow[] },
+  ): Promise<string> {
+    const rows = Array.isArray(body.rows) ? body.rows : [];
+    this.backjob.write(this.whoami(request));
+    let imported = 0;
+    for (const [index, row] of rows.entries()) {
+      await sleep(exampleConfig.stepMs / 2);
+      if (row.email) {
+        imported++;
+        this.backjob.write(`Row ${index + 1}: ${row.name} <${row.email}>\n`);
+      } else {
+        this.backjob.write(`Row ${index + 1} skipped: no e-mail address.\n`);
+      }
+      this.backjob.update(((index + 1) * 100) / rows.length);
+    }
+    return `Imported ${imported} of ${rows.length} rows.`;
+  }
+
+  private whoami(request: Request): string {
+    const user = demoUserOf(request);
+    return user ? `Running as ${user}.\n` : 'Running anonymously: no user.\n';
   }
 }
