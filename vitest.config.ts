@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   defineConfig,
@@ -12,11 +13,12 @@ import {
 } from './test/fixtures/test-stores.js';
 
 // Tests of one setup of their own (module and table options, the packed
-// package): SQLite only.
+// package, the example's page in a browser): SQLite only.
 const SQLITE_ONLY = [
   'test/module.e2e-spec.ts',
   'test/storage-options.e2e-spec.ts',
   'test/package.e2e-spec.ts',
+  'test/browser.e2e-spec.ts',
 ];
 // Tests that need PostgreSQL and Redis together, run once, in that project.
 const POSTGRES_AND_REDIS_ONLY = [
@@ -59,6 +61,10 @@ export default defineConfig(async () => {
     test: {
       globals: true,
       pool: 'forks',
+      // Most tests wait on timers and sockets, so even two cores run two
+      // files at once (vitest's default there is one); more than two made
+      // the timing-sensitive ones flaky on two cores.
+      maxWorkers: Math.max(2, availableParallelism() - 1),
       testTimeout: 30_000,
       hookTimeout: 30_000,
       setupFiles: ['reflect-metadata'],
@@ -81,7 +87,7 @@ function project(
   if (problems.length > 0) {
     const message = `The "${store}" tests cannot run: ${problems.join(' ')}`;
     if (process.env.CI === 'true') throw new Error(message);
-    console.warn(`Skipping the "${store}" tests. ${message}`);
+    warnOnce(`Skipping the "${store}" tests. ${message}`);
     return {
       extends: true,
       test: {
@@ -110,11 +116,30 @@ function project(
   };
 }
 
+// vitest reads this file more than once per run.
+const warned: Set<string> = ((
+  globalThis as { backjobTestWarnings?: Set<string> }
+).backjobTestWarnings ??= new Set());
+
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  console.warn(message);
+}
+
 /** Every store, unless the command line names test files (then SQLite, and what those files need). */
 function storesToRun(args: string[]): TestStoreName[] {
   const all = Object.keys(TEST_STORES) as TestStoreName[];
   const chosen = process.env.BACKJOB_TEST_STORES;
-  if (chosen) return chosen.split(',').map((s) => s.trim()) as TestStoreName[];
+  if (chosen) {
+    const names = chosen.split(',').map((name) => name.trim());
+    const unknown = names.filter((name) => !(name in TEST_STORES));
+    if (unknown.length > 0)
+      throw new Error(
+        `BACKJOB_TEST_STORES names ${unknown.join(', ')}; the stores are ${all.join(', ')}.`,
+      );
+    return names as TestStoreName[];
+  }
   const files = fileFilters(args);
   if (files.length === 0 || args.some((a) => a.startsWith('--project')))
     return all;

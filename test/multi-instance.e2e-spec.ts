@@ -3,6 +3,7 @@ import { JobStatus, type JobStatusSnapshot } from 'nestjs-backjob';
 import { DataSource } from 'typeorm';
 import {
   buildExample,
+  removeExampleBuild,
   startExample,
   type ExampleProcess,
 } from './fixtures/example-process.js';
@@ -92,6 +93,7 @@ describe('two instances of the example app on one PostgreSQL and Redis', () => {
 
   afterAll(async () => {
     await Promise.all([a?.kill(), b?.kill()]);
+    removeExampleBuild();
     if (database) {
       await database.createQueryRunner().dropTable(TABLE, true);
       await database.destroy();
