@@ -1,3 +1,5 @@
+import { createClient } from '@keyv/redis';
+import { CACHE_MANAGER, type Cache } from '@nestjs/cache-manager';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
@@ -14,7 +16,7 @@ import type {
 } from '../libs/backjob/src/storage/job-store.js';
 import type { TestAppStore } from './fixtures/store-setup.js';
 import { createTestApp, TEST_KEY, type TestApp } from './fixtures/test-app.js';
-import { currentTestStore } from './fixtures/test-stores.js';
+import { currentTestStore, serviceUrl } from './fixtures/test-stores.js';
 
 @Controller()
 class NoRoutes {}
@@ -251,6 +253,64 @@ describe.each(shared)('two instances on %s', (store) => {
         });
     }
   });
+});
+
+// The stores where the cache is the only store.
+const cacheOnly = stores.filter(
+  (store) => store === 'redis' || store === 'memory',
+);
+
+describe.each(cacheOnly)('cache entries on %s alone', (store) => {
+  const DAY = 24 * 60 * 60 * 1000;
+
+  /** Milliseconds until the job's entry expires; `null` when it never does. */
+  async function expiresIn(t: TestApp, id: string): Promise<number | null> {
+    const key = `${t.cachePrefix}job:${id}`;
+    if (store === 'redis') {
+      const client = createClient({ url: serviceUrl('redis') });
+      await client.connect();
+      try {
+        const ms = await client.pTTL(key);
+        return ms < 0 ? null : ms;
+      } finally {
+        await client.close();
+      }
+    }
+    const expires = await t.app.get<Cache>(CACHE_MANAGER).ttl(key);
+    return expires ? expires - Date.now() : null;
+  }
+
+  it.each([
+    [2, 2 * DAY],
+    [0, null],
+  ])(
+    'expire allBacklogDays (%i) after their last write, 0 meaning never',
+    async (allBacklogDays, expected) => {
+      const t = await createTestApp({
+        controllers: [NoRoutes],
+        store,
+        backjob: { allBacklogDays, backlogDays: 0 },
+      });
+      try {
+        const jobs = storeOf(t);
+        const job = newJob();
+        await jobs.insert(job);
+        await jobs.end(
+          job.id,
+          { status: JobStatus.Completed, statusText: '' },
+          Date.now(),
+        );
+        const left = await expiresIn(t, job.id);
+        if (expected === null) expect(left).toBeNull();
+        else {
+          expect(left).toBeGreaterThan(expected - 60_000);
+          expect(left).toBeLessThanOrEqual(expected);
+        }
+      } finally {
+        await t.close();
+      }
+    },
+  );
 });
 
 if (current === 'sqlite')
