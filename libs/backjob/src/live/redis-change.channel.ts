@@ -2,6 +2,7 @@ import type { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import * as messages from '../backjob.messages.js';
+import { keyvRedisAdapters } from '../storage/keyv-redis.adapters.js';
 
 /**
  * The calls of a node-redis client (v4 or v5, single node, cluster or
@@ -35,13 +36,7 @@ const CONNECT_TIMEOUT_MS = 5000;
 export async function redisClientOf(
   cache: unknown,
 ): Promise<PubSubClient | null> {
-  if (!cache) return null;
-  // cache-manager 6/7 keeps its Keyv stores in `stores`; a bare Keyv is one.
-  const stores = (cache as { stores?: unknown }).stores;
-  for (const keyv of [cache, ...(Array.isArray(stores) ? stores : [])]) {
-    const adapter = (keyv as { store?: unknown } | undefined)?.store as
-      { getClient?: () => Promise<unknown> } | undefined;
-    if (typeof adapter?.getClient !== 'function') continue;
+  for (const adapter of keyvRedisAdapters(cache)) {
     const client = await adapter.getClient();
     if (isPubSubClient(client)) return client;
   }

@@ -5,6 +5,7 @@ import { BackJobConfigurationError } from '../errors/backjob-configuration.error
 import type { JobRecord } from './job-store.js';
 import { JobCache, type CacheTtl } from './job-cache.js';
 import { KeyvJobCache, type CacheManagerLike } from './keyv-job.cache.js';
+import { keyvRedisAdapters } from './keyv-redis.adapters.js';
 import {
   RedisJobCache,
   type RedisClientSource,
@@ -106,27 +107,17 @@ function isCacheManager(value: unknown): value is CacheManagerLike {
 }
 
 /**
- * The `@keyv/redis` adapter among the cache's Keyv stores (cache-manager 6
- * and 7), if any: it keeps the Redis client. A Redis Cluster is left to
- * get/set, since a script there may only touch keys of one slot.
+ * The `@keyv/redis` adapter among the cache's stores whose client runs
+ * scripts, if any. A Redis Cluster is left to get/set, since a script there
+ * may only touch keys of one slot.
  */
 function redisBehind(cache: object): RedisClientSource | undefined {
-  const stores = (cache as { stores?: unknown }).stores;
-  const candidates = [cache, ...(Array.isArray(stores) ? stores : [])];
-  for (const keyv of candidates) {
-    const adapter = (keyv as { store?: unknown } | undefined)?.store as
-      | (Partial<RedisClientSource> & {
-          client?: Partial<RedisScriptClient>;
-          isCluster?: () => boolean;
-        })
-      | undefined;
-    if (
-      typeof adapter?.getClient === 'function' &&
-      typeof adapter.client?.evalSha === 'function' &&
-      typeof adapter.client.hGetAll === 'function' &&
+  return keyvRedisAdapters(cache).find((adapter) => {
+    const client = adapter.client as Partial<RedisScriptClient> | undefined;
+    return (
+      typeof client?.evalSha === 'function' &&
+      typeof client.hGetAll === 'function' &&
       !adapter.isCluster?.()
-    )
-      return adapter as RedisClientSource;
-  }
-  return undefined;
+    );
+  }) as RedisClientSource | undefined;
 }
