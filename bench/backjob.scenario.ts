@@ -16,16 +16,11 @@ import {
 } from 'nestjs-backjob';
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
-import {
-  percentile,
-  runBounded,
-  waitUntil,
-  type ScenarioResult,
-} from './stats.js';
+import { Lanes, summarize, waitUntil, type ScenarioResult } from './stats.js';
 
 const TABLE = 'bench_background_job';
 const pickups: number[] = [];
-const handled = new Map<string, () => void>();
+const lanes = new Lanes(pickups);
 
 @Controller('bench')
 class BenchController {
@@ -40,7 +35,7 @@ class BenchController {
   ): string {
     pickups.push(performance.now() - Number(enqueuedAt));
     for (const progress of [25, 50, 75, 100]) this.backjob.update(progress);
-    handled.get(lane)?.();
+    lanes.done(lane);
     return 'ok';
   }
 }
@@ -72,36 +67,18 @@ export async function runBackJob(
   await dataSource.query(`DELETE FROM ${TABLE}`);
   pickups.length = 0;
 
-  const enqueues: number[] = [];
-  const rssBefore = process.memoryUsage().rss;
-  const began = performance.now();
-  await runBounded(jobs, concurrency, async (_i, lane) => {
-    const done = new Promise<void>((resolve) =>
-      handled.set(String(lane), resolve),
-    );
-    const enqueuedAt = performance.now();
-    await backjob.start(`bench/noop/${lane}/${enqueuedAt}`, { merge: false });
-    enqueues.push(performance.now() - enqueuedAt);
-    await done;
-  });
+  const measuring = await lanes.drive(jobs, concurrency, (lane, enqueuedAt) =>
+    backjob.start(`bench/noop/${lane}/${enqueuedAt}`, { merge: false }),
+  );
+  // The handler has returned; the job is done once its final status is stored.
   await waitUntil(async () => {
     const [row] = await dataSource.query(
       `SELECT COUNT(*) AS n FROM ${TABLE} WHERE status = 2`,
     );
     return Number(row.n) >= jobs;
   });
-  const elapsed = performance.now() - began;
-  const rssGrowthMiB = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
+  const result = summarize(name, jobs, concurrency, measuring);
   await dataSource.query(`DELETE FROM ${TABLE}`);
   await app.close();
-  return {
-    name,
-    jobs,
-    concurrency,
-    throughput: (jobs / elapsed) * 1000,
-    pickupP50: percentile(pickups, 50),
-    pickupP95: percentile(pickups, 95),
-    enqueueP50: percentile(enqueues, 50),
-    rssGrowthMiB,
-  };
+  return result;
 }

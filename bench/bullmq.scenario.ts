@@ -1,7 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
-import { percentile, runBounded, type ScenarioResult } from './stats.js';
+import { Lanes, summarize, type ScenarioResult } from './stats.js';
 
 /** BullMQ on Redis: add() → worker → completed, four progress updates per job. */
 export async function runBullMq(
@@ -14,7 +14,7 @@ export async function runBullMq(
   const queue = new Queue(queueName, { connection });
   await queue.obliterate({ force: true }).catch(() => undefined);
   const pickups: number[] = [];
-  const completed = new Map<string, () => void>();
+  const lanes = new Lanes(pickups);
   const worker = new Worker(
     queueName,
     async (job) => {
@@ -28,39 +28,16 @@ export async function runBullMq(
       concurrency,
     },
   );
-  worker.on('completed', (job) => completed.get(job.data.lane)?.());
+  worker.on('completed', (job) => lanes.done(job.data.lane));
   await worker.waitUntilReady();
 
-  const enqueues: number[] = [];
-  const rssBefore = process.memoryUsage().rss;
-  const began = performance.now();
-  await runBounded(jobs, concurrency, async (_i, lane) => {
-    const done = new Promise<void>((resolve) =>
-      completed.set(String(lane), resolve),
-    );
-    const enqueuedAt = performance.now();
-    await queue.add(
-      'noop',
-      { lane: String(lane), enqueuedAt },
-      { removeOnComplete: true },
-    );
-    enqueues.push(performance.now() - enqueuedAt);
-    await done;
-  });
-  const elapsed = performance.now() - began;
-  const rssGrowthMiB = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
+  const measuring = await lanes.drive(jobs, concurrency, (lane, enqueuedAt) =>
+    queue.add('noop', { lane, enqueuedAt }, { removeOnComplete: true }),
+  );
+  const result = summarize('BullMQ (Redis)', jobs, concurrency, measuring);
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
   connection.disconnect();
-  return {
-    name: 'BullMQ (Redis)',
-    jobs,
-    concurrency,
-    throughput: (jobs / elapsed) * 1000,
-    pickupP50: percentile(pickups, 50),
-    pickupP95: percentile(pickups, 95),
-    enqueueP50: percentile(enqueues, 50),
-    rssGrowthMiB,
-  };
+  return result;
 }

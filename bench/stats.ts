@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /** Summary figures of one scenario. */
 export interface ScenarioResult {
   name: string;
@@ -14,6 +16,44 @@ export interface ScenarioResult {
   rssGrowthMiB: number;
 }
 
+/** What a scenario records while it runs. */
+export interface Measurement {
+  pickups: number[];
+  enqueues: number[];
+  began: number;
+  rssBefore: number;
+}
+
+/** Call right before the first job is enqueued. */
+export function startMeasuring(pickups: number[] = []): Measurement {
+  return {
+    pickups,
+    enqueues: [],
+    began: performance.now(),
+    rssBefore: process.memoryUsage().rss,
+  };
+}
+
+/** Call right after the last job completed. */
+export function summarize(
+  name: string,
+  jobs: number,
+  concurrency: number,
+  m: Measurement,
+): ScenarioResult {
+  const elapsed = performance.now() - m.began;
+  return {
+    name,
+    jobs,
+    concurrency,
+    throughput: (jobs / elapsed) * 1000,
+    pickupP50: percentile(m.pickups, 50),
+    pickupP95: percentile(m.pickups, 95),
+    enqueueP50: percentile(m.enqueues, 50),
+    rssGrowthMiB: (process.memoryUsage().rss - m.rssBefore) / 1024 / 1024,
+  };
+}
+
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
@@ -22,19 +62,44 @@ export function percentile(values: number[], p: number): number {
   ];
 }
 
-/** Runs `total` tasks, at most `concurrency` at a time, each on a numbered lane. */
-export async function runBounded(
-  total: number,
-  concurrency: number,
-  task: (index: number, lane: number) => Promise<void>,
-) {
-  let next = 0;
-  const runLane = async (lane: number) => {
-    while (next < total) await task(next++, lane);
-  };
-  await Promise.all(
-    Array.from({ length: concurrency }, (_, lane) => runLane(lane)),
-  );
+/**
+ * Feeds jobs through `concurrency` lanes: each lane enqueues a job, waits
+ * until the scenario reports it done, then enqueues the next, so that every
+ * scenario keeps the same number of jobs in flight.
+ */
+export class Lanes {
+  private readonly waiting = new Map<string, () => void>();
+
+  constructor(private readonly pickups: number[]) {}
+
+  /** The job of `lane` is done. */
+  done(lane: string): void {
+    this.waiting.get(lane)?.();
+  }
+
+  async drive(
+    jobs: number,
+    concurrency: number,
+    enqueue: (lane: string, enqueuedAt: number) => Promise<unknown>,
+  ): Promise<Measurement> {
+    const measuring = startMeasuring(this.pickups);
+    let next = 0;
+    const runLane = async (lane: string) => {
+      while (next++ < jobs) {
+        const finished = new Promise<void>((resolve) =>
+          this.waiting.set(lane, resolve),
+        );
+        const enqueuedAt = performance.now();
+        await enqueue(lane, enqueuedAt);
+        measuring.enqueues.push(performance.now() - enqueuedAt);
+        await finished;
+      }
+    };
+    await Promise.all(
+      Array.from({ length: concurrency }, (_, lane) => runLane(String(lane))),
+    );
+    return measuring;
+  }
 }
 
 /** Resolves when `condition` holds, checking every `everyMs`. */
