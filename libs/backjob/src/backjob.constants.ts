@@ -22,6 +22,9 @@ export const BACKJOB_ACK_HEADER = 'x-backjob-ack';
 /** Response header by which a worker request says it could not claim its job. */
 export const BACKJOB_CLAIM_HEADER = 'x-backjob-claim';
 
+/** Response header by which a worker request says it stored its job's final status. */
+export const BACKJOB_SETTLED_HEADER = 'x-backjob-settled';
+
 /** Context of every log line the module writes. */
 export const BACKJOB_LOGGER_CONTEXT = 'BackJob';
 

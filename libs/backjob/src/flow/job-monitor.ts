@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BACKJOB_CLAIM_HEADER,
+  BACKJOB_SETTLED_HEADER,
   BACKJOB_LOGGER_CONTEXT,
   BACKJOB_RESOLVED_OPTIONS,
   BACKJOB_TOKEN_HEADER,
@@ -164,6 +165,9 @@ function failedWith(reason: string): WorkerOutcome {
 function outcomeOf(response: SelfResponse): WorkerOutcome {
   // Another worker request claimed the job (a replay): not ours to end.
   if (response.headers[BACKJOB_CLAIM_HEADER] === 'taken')
+    return { kind: 'settled' };
+  // The worker stored the final status itself.
+  if (response.headers[BACKJOB_SETTLED_HEADER] !== undefined)
     return { kind: 'settled' };
   if (response.status >= 200 && response.status < 300) {
     return {

@@ -14,7 +14,10 @@ import {
   throwError,
 } from 'rxjs';
 import { BackJobContext } from '../backjob.context.js';
-import { BACKJOB_CLAIM_HEADER } from '../backjob.constants.js';
+import {
+  BACKJOB_CLAIM_HEADER,
+  BACKJOB_SETTLED_HEADER,
+} from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import { JobFailedException } from '../errors/job-failed.exception.js';
 import { JobTracker } from '../storage/job-tracker.js';
@@ -55,7 +58,7 @@ export class JobWorker {
         }
         const run = new JobRun(jobId, this.tracker);
         captureResponseWrites(response, run, sendsOwnResponse);
-        return this.runHandler(run, request, next);
+        return this.runHandler(run, request, response, next);
       }),
     );
   }
@@ -64,12 +67,19 @@ export class JobWorker {
    * Runs the handler inside the job's context. The job is settled from our
    * own subscription, which is kept when the client goes away, so that an
    * action that finishes after its request was dropped still ends its job.
+   * Once its final status is stored, the answer says so, and the monitor
+   * need not read the job again.
    */
   private runHandler(
     run: JobRun,
     request: IncomingMessage,
+    response: ServerResponse,
     next: CallHandler,
   ): Observable<unknown> {
+    const markSettled = () => {
+      if (!response.headersSent)
+        response.setHeader(BACKJOB_SETTLED_HEADER, run.jobId);
+    };
     return new Observable<unknown>((subscriber) => {
       this.context.run({ headers: request.headers, run }, () =>
         next
@@ -79,7 +89,11 @@ export class JobWorker {
             next: (value) => {
               run.write(valueToText(value));
               run.settleSuccess().then(
-                () => (subscriber.next(value), subscriber.complete()),
+                () => (
+                  markSettled(),
+                  subscriber.next(value),
+                  subscriber.complete()
+                ),
                 (error: unknown) => subscriber.error(error),
               );
             },
@@ -90,7 +104,7 @@ export class JobWorker {
                   ? new JobFailedResponseException(error.text)
                   : error;
               run.settleFailure(error).then(
-                () => subscriber.error(answer),
+                () => (markSettled(), subscriber.error(answer)),
                 () => subscriber.error(answer),
               );
             },

@@ -18,7 +18,14 @@ export class DatabaseJobStore extends JobStore {
 
   async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
     try {
-      await this.repository.insert(job);
+      // Every column is given: no need for TypeORM to read defaults back,
+      // which costs a SELECT per job on SQLite.
+      await this.repository
+        .createQueryBuilder()
+        .insert()
+        .values(job)
+        .updateEntity(false)
+        .execute();
       return { id: job.id, merged: false };
     } catch (error) {
       if (job.mergeKey === null || !isUniqueViolation(error)) throw error;
