@@ -12,8 +12,6 @@ export interface ScenarioResult {
   pickupP95: number;
   /** Milliseconds the enqueue call itself took. */
   enqueueP50: number;
-  /** Resident memory growth of the process during the run, in MiB. */
-  rssGrowthMiB: number;
 }
 
 /** What a scenario records while it runs. */
@@ -21,7 +19,6 @@ export interface Measurement {
   pickups: number[];
   enqueues: number[];
   began: number;
-  rssBefore: number;
 }
 
 /** Call right before the first job is enqueued. */
@@ -30,7 +27,6 @@ export function startMeasuring(pickups: number[] = []): Measurement {
     pickups,
     enqueues: [],
     began: performance.now(),
-    rssBefore: process.memoryUsage().rss,
   };
 }
 
@@ -50,7 +46,6 @@ export function summarize(
     pickupP50: percentile(m.pickups, 50),
     pickupP95: percentile(m.pickups, 95),
     enqueueP50: percentile(m.enqueues, 50),
-    rssGrowthMiB: (process.memoryUsage().rss - m.rssBefore) / 1024 / 1024,
   };
 }
 
@@ -120,11 +115,11 @@ export async function waitUntil(
 
 export function formatTable(results: ScenarioResult[]): string {
   const header =
-    '| scenario | jobs | in flight | jobs/s | pickup p50 (ms) | pickup p95 (ms) | enqueue p50 (ms) | RSS growth (MiB) |\n' +
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |';
+    '| scenario | jobs | in flight | jobs/s | pickup p50 (ms) | pickup p95 (ms) | enqueue p50 (ms) |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |';
   const rows = results.map(
     (r) =>
-      `| ${r.name} | ${r.jobs} | ${r.concurrency} | ${r.throughput.toFixed(0)} | ${r.pickupP50.toFixed(2)} | ${r.pickupP95.toFixed(2)} | ${r.enqueueP50.toFixed(2)} | ${r.rssGrowthMiB.toFixed(1)} |`,
+      `| ${r.name} | ${r.jobs} | ${r.concurrency} | ${r.throughput.toFixed(0)} | ${r.pickupP50.toFixed(2)} | ${r.pickupP95.toFixed(2)} | ${r.enqueueP50.toFixed(2)} |`,
   );
   return [header, ...rows].join('\n');
 }
