@@ -35,6 +35,7 @@ describe('the published package', () => {
     const listing = run('tar', ['-tzf', tarball], work).split('\n');
     expect(listing).toContain('package/dist/index.js');
     expect(listing).toContain('package/dist/index.d.ts');
+    expect(listing).toContain('package/README.md');
     expect(
       listing.filter((file) => /\.spec\.|tsbuildinfo|\/src\//.test(file)),
     ).toEqual([]);
