@@ -1,4 +1,10 @@
-import { InvalidJobRequestError, JobStatus } from 'nestjs-backjob';
+import { Controller, Get, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import {
+  BackgroundWorker,
+  InvalidJobRequestError,
+  JobStatus,
+} from 'nestjs-backjob';
 import { JobTracker } from '../libs/backjob/src/storage/job-tracker.js';
 import { EchoController } from './fixtures/echo.controller.js';
 import {
@@ -7,6 +13,15 @@ import {
   type TestApp,
 } from './fixtures/test-app.js';
 import { ClientController, startAsClient } from './fixtures/work.controller.js';
+
+@Controller('health')
+class HealthController {
+  @Get()
+  @BackgroundWorker()
+  health(@Req() req: Request) {
+    return `healthy at ${req.originalUrl}`;
+  }
+}
 
 interface Echo {
   method: string;
@@ -201,8 +216,9 @@ describe('a global prefix', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp({
-      controllers: [EchoController],
+      controllers: [EchoController, HealthController],
       globalPrefix: 'api/v1',
+      globalPrefixExclude: ['health'],
     });
   });
   afterAll(() => t.close());
@@ -210,5 +226,13 @@ describe('a global prefix', () => {
   it('is part of every route, as the app serves it', async () => {
     const echo = await echoOf(t, await t.backjob.start(['echo', { q: 1 }]));
     expect(echo).toMatchObject({ path: '/api/v1/echo', query: { q: '1' } });
+  });
+
+  it('is left out for a route the app excludes from it', async () => {
+    const status = await waitForJob(t.backjob, await t.backjob.start('health'));
+    expect(status).toMatchObject({
+      status: JobStatus.Completed,
+      statusText: 'healthy at /health',
+    });
   });
 });

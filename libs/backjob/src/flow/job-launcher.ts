@@ -47,7 +47,7 @@ export class JobLauncher {
     request: JobRequest,
     startOptions: StartJobOptions = {},
   ): Promise<string> {
-    const normalized = normalizeJobRequest(request, this.client.globalPrefix);
+    const normalized = normalizeJobRequest(request, this.client.prefixFor);
     const delaySeconds = this.checkDelay(startOptions.delay);
     const scope = startOptions.scope ?? '';
     const forwarded =

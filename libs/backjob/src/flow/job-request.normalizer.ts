@@ -18,6 +18,15 @@ export interface NormalizedJobRequest {
   contentType?: string;
 }
 
+/**
+ * The global prefix the app serves a route under: its prefix, or none for a
+ * route excluded from it.
+ */
+export type GlobalPrefixResolver = (
+  routePath: string,
+  method: string,
+) => string;
+
 // CONNECT opens a tunnel rather than reaching a route.
 export const ALLOWED_METHODS: readonly string[] = METHODS.filter(
   (m) => m !== 'CONNECT',
@@ -33,7 +42,7 @@ const JSON_CONTENT_TYPE = 'application/json';
  */
 export function normalizeJobRequest(
   request: JobRequest,
-  globalPrefix: string,
+  prefixFor: GlobalPrefixResolver,
 ): NormalizedJobRequest {
   const {
     route,
@@ -48,9 +57,13 @@ export function normalizeJobRequest(
       messages.invalidMethodMessage(method, ALLOWED_METHODS),
     );
   }
+  const routePath = toRoutePath(route);
+  const prefix = prefixFor(routePath, verb).replace(/^\/|\/$/g, '');
   const normalized: NormalizedJobRequest = {
     method: verb,
-    path: toPath(route, globalPrefix),
+    path: prefix
+      ? `/${prefix}${routePath === '/' ? '' : routePath}`
+      : routePath,
     query: encodeForm(query, 'repeat'),
   };
   if (body !== undefined) Object.assign(normalized, encodeBody(body, bodyType));
@@ -77,7 +90,8 @@ function toObjectForm(request: JobRequest): JobRequestObject {
   throw new InvalidJobRequestError(messages.invalidRequestFormMessage());
 }
 
-function toPath(route: unknown, globalPrefix: string): string {
+/** The route as an encoded path of the app, before any global prefix: `/a/b`. */
+function toRoutePath(route: unknown): string {
   if (typeof route !== 'string') {
     throw new InvalidJobRequestError(
       messages.invalidRouteMessage(route, 'it is not a string'),
@@ -102,12 +116,7 @@ function toPath(route: unknown, globalPrefix: string): string {
     if (segment === '.' || segment === '..')
       reject('it contains a "." or ".." segment');
   }
-  const prefix = globalPrefix.replace(/^\/|\/$/g, '');
-  const parts = [
-    ...(prefix ? prefix.split('/') : []),
-    ...segments.map(encodeURIComponent),
-  ];
-  return `/${parts.join('/')}`;
+  return `/${segments.map(encodeURIComponent).join('/')}`;
 }
 
 function encodeBody(

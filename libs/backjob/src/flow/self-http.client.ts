@@ -1,5 +1,11 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  RequestMethod,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
+import { isRouteExcluded } from '@nestjs/core/router/utils/exclude-route.util.js';
 import http, {
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
@@ -62,6 +68,19 @@ export class SelfHttpClient implements OnApplicationShutdown {
   get globalPrefix(): string {
     return this.appConfig.getGlobalPrefix();
   }
+
+  /**
+   * The global prefix of one route: none when the app excludes the route
+   * from it (`setGlobalPrefix('api', { exclude })`), matched as Nest does.
+   */
+  readonly prefixFor = (routePath: string, method: string): string => {
+    const exclude = this.appConfig.getGlobalPrefixOptions().exclude ?? [];
+    const requestMethod = RequestMethod[method as keyof typeof RequestMethod];
+    return exclude.length > 0 &&
+      isRouteExcluded(exclude, routePath, requestMethod)
+      ? ''
+      : this.globalPrefix;
+  };
 
   /** The URL a request goes to, for messages; the path alone when the app is not listening. */
   describeTarget(request: Pick<SelfRequest, 'path' | 'query'>): string {
