@@ -1,6 +1,10 @@
 import { JobStatus } from 'nestjs-backjob';
 import { RequestSigner } from '../libs/backjob/src/flow/request-signer.js';
+import { BACKJOB_RESOLVED_OPTIONS } from '../libs/backjob/src/backjob.constants.js';
+import type { ResolvedBackJobOptions } from '../libs/backjob/src/backjob.options.js';
 import { JobTracker } from '../libs/backjob/src/storage/job-tracker.js';
+import { redisEntriesNaming } from './fixtures/store-setup.js';
+import { currentTestStore } from './fixtures/test-stores.js';
 import {
   createTestApp,
   TEST_KEY,
@@ -176,5 +180,17 @@ describe('internal requests are signed, single-use and run as the caller', () =>
     expect(row).toContain(id);
     expect(row).not.toContain('secret-cookie-value');
     expect(row).not.toContain('secret-token');
+    if (!currentTestStore().includes('redis')) return;
+    // In Redis: only keys under the app's cachePrefix, and no credential in them.
+    const { cachePrefix } = t.app.get<ResolvedBackJobOptions>(
+      BACKJOB_RESOLVED_OPTIONS,
+    );
+    const entries = await redisEntriesNaming(id);
+    expect(entries.length).toBeGreaterThan(0);
+    for (const { key, value } of entries) {
+      expect(key.startsWith(cachePrefix), key).toBe(true);
+      expect(value).not.toContain('secret-cookie-value');
+      expect(value).not.toContain('secret-token');
+    }
   });
 });
