@@ -1,8 +1,8 @@
 import { QueryFailedError, type Repository } from 'typeorm';
 import { BackgroundJobEntity } from '../entities/background-job.entity.js';
+import { JobStatements } from './job-statements.js';
 import { JobStatus } from '../interfaces/job-status.enum.js';
 import {
-  endingChange,
   JobStore,
   PENDING_STATUSES,
   type JobEnding,
@@ -12,20 +12,22 @@ import {
 
 /** Jobs in the app's database through TypeORM (SQLite, PostgreSQL, MySQL/MariaDB). */
 export class DatabaseJobStore extends JobStore {
+  private readonly statements: JobStatements;
+
   constructor(private readonly repository: Repository<BackgroundJobEntity>) {
     super();
+    this.statements = new JobStatements(
+      repository.manager.connection,
+      repository.metadata.tableName,
+    );
   }
 
   async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
     try {
-      // Every column is given: no need for TypeORM to read defaults back,
-      // which costs a SELECT per job on SQLite.
-      await this.repository
-        .createQueryBuilder()
-        .insert()
-        .values(job)
-        .updateEntity(false)
-        .execute();
+      await this.statements.run(
+        this.statements.insert,
+        this.statements.insertValues(job),
+      );
       return { id: job.id, merged: false };
     } catch (error) {
       if (job.mergeKey === null || !isUniqueViolation(error)) throw error;
@@ -40,14 +42,16 @@ export class DatabaseJobStore extends JobStore {
   }
 
   async find(id: string): Promise<JobRecord | null> {
-    return this.repository.findOne({ where: { id } });
+    const { records } = await this.statements.run(this.statements.find, [id]);
+    return records.length > 0 ? this.statements.toRecord(records[0]) : null;
   }
 
   async claim(id: string, now: number): Promise<boolean> {
-    const result = await this.pending(id, [JobStatus.Started])
-      .set({ status: JobStatus.InProgress, updatedTime: now })
-      .execute();
-    return result.affected === 1;
+    const { affected } = await this.statements.run(this.statements.claim, [
+      now,
+      id,
+    ]);
+    return affected === 1;
   }
 
   async saveProgress(
@@ -55,10 +59,10 @@ export class DatabaseJobStore extends JobStore {
     change: JobProgressChange,
     now: number,
   ): Promise<boolean> {
-    const result = await this.pending(id, PENDING_STATUSES)
-      .set({ ...change, updatedTime: now })
-      .execute();
-    if (result.affected === 1) return true;
+    const { affected } = await this.statements.run(
+      ...this.statements.progress(id, change, now),
+    );
+    if (affected === 1) return true;
     // MySQL counts changed rows, not matched ones, when the client lacks the
     // FOUND_ROWS flag (mysql2 sets it, but a user may not): an update that
     // writes the same values in the same millisecond reports 0.
@@ -67,10 +71,11 @@ export class DatabaseJobStore extends JobStore {
   }
 
   async end(id: string, ending: JobEnding, now: number): Promise<boolean> {
-    const result = await this.pending(id, PENDING_STATUSES)
-      .set(endingChange(ending, now))
-      .execute();
-    return result.affected === 1;
+    const { affected } = await this.statements.run(
+      this.statements.end,
+      this.statements.endValues(id, ending, now),
+    );
+    return affected === 1;
   }
 
   async findStale(cutoff: number, limit: number): Promise<string[]> {
@@ -121,15 +126,6 @@ export class DatabaseJobStore extends JobStore {
       .where(where, parameters)
       .execute();
     return result.affected ?? 0;
-  }
-
-  /** An UPDATE of one job that applies only while its status is one of `statuses`. */
-  private pending(id: string, statuses: readonly JobStatus[]) {
-    return this.repository
-      .createQueryBuilder()
-      .update()
-      .where('id = :id', { id })
-      .andWhere('status IN (:...statuses)', { statuses });
   }
 }
 
