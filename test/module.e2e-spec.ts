@@ -13,6 +13,7 @@ import {
   JobStatus,
   type BackJobModuleOptions,
 } from 'nestjs-backjob';
+import { bootApp } from './fixtures/boot.js';
 import { createTestApp, TEST_KEY, waitForJob } from './fixtures/test-app.js';
 
 @Controller('hello')
@@ -50,7 +51,7 @@ function sqliteModule(database: string) {
 
 describe('BackJobModule', () => {
   it('forRootAsync() takes its options from an injected factory', async () => {
-    @Module({
+    const app = await bootApp({
       imports: [
         sqliteModule(sqliteFile()),
         ScheduleModule.forRoot(),
@@ -64,13 +65,7 @@ describe('BackJobModule', () => {
         }),
       ],
       controllers: [HelloController],
-    })
-    class AsyncAppModule {}
-    const app = await NestFactory.create(AsyncAppModule, {
-      logger: false,
-      abortOnError: false,
     });
-    await app.listen(0, '127.0.0.1');
     try {
       const backjob = app.get(BackJobService);
       const id = await backjob.start('hello');
@@ -84,23 +79,15 @@ describe('BackJobModule', () => {
   });
 
   it('follows a custom tableName', async () => {
-    const t = await createTestApp({ controllers: [HelloController] });
-    await t.close();
     const database = sqliteFile();
-    @Module({
+    const app = await bootApp({
       imports: [
         sqliteModule(database),
         ScheduleModule.forRoot(),
         BackJobModule.forRoot({ key: TEST_KEY, tableName: 'my_jobs' }),
       ],
       controllers: [HelloController],
-    })
-    class NamedTableModule {}
-    const app = await NestFactory.create(NamedTableModule, {
-      logger: false,
-      abortOnError: false,
     });
-    await app.listen(0, '127.0.0.1');
     try {
       const backjob = app.get(BackJobService);
       const id = await backjob.start('hello');

@@ -1,10 +1,11 @@
-import { Controller, Get, Req, type LoggerService } from '@nestjs/common';
+import { Controller, Get, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BackgroundWorker, JobStatus } from 'nestjs-backjob';
 import { SelfCheckService } from '../libs/backjob/src/flow/self-check.service.js';
+import { RecordingLogger } from './fixtures/boot.js';
 import { createTestApp, waitForJob } from './fixtures/test-app.js';
 import { sleep } from './fixtures/work.controller.js';
 
@@ -25,18 +26,6 @@ const tls = {
   key: readFileSync(new URL('./fixtures/tls/localhost.key', import.meta.url)),
   cert: readFileSync(new URL('./fixtures/tls/localhost.crt', import.meta.url)),
 };
-
-/** A logger that keeps the errors the app logs. */
-class RecordingLogger implements LoggerService {
-  readonly errors: string[] = [];
-  log() {}
-  warn() {}
-  debug() {}
-  verbose() {}
-  error(message: unknown) {
-    this.errors.push(String(message));
-  }
-}
 
 /** A reverse proxy that serves the app under /app, the way a load balancer with a path prefix would. */
 async function startPrefixProxy(

@@ -1,12 +1,4 @@
-import {
-  Controller,
-  Get,
-  Module,
-  type LoggerService,
-  type ModuleMetadata,
-  type Type,
-} from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Controller, Get } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
 import Database from 'better-sqlite3';
@@ -21,6 +13,7 @@ import {
   JobStatus,
 } from 'nestjs-backjob';
 import type { DataSource } from 'typeorm';
+import { bootApp, RecordingLogger } from './fixtures/boot.js';
 import { TEST_KEY, waitForJob } from './fixtures/test-app.js';
 
 @Controller('ping')
@@ -29,18 +22,6 @@ class PingController {
   @BackgroundWorker()
   ping() {
     return 'pong';
-  }
-}
-
-class RecordingLogger implements LoggerService {
-  readonly errors: string[] = [];
-  readonly warnings: string[] = [];
-  log() {}
-  warn(message: unknown) {
-    this.warnings.push(String(message));
-  }
-  error(message: unknown) {
-    this.errors.push(String(message));
   }
 }
 
@@ -59,36 +40,22 @@ function tableNames(file: string): string[] {
   return rows.map((row) => row.name);
 }
 
-function moduleOf(metadata: ModuleMetadata) {
-  @Module(metadata)
-  class StorageTestModule {}
-  return StorageTestModule;
-}
-
-async function boot(module: Type, logger: LoggerService | false = false) {
-  const app = await NestFactory.create(module, { logger, abortOnError: false });
-  await app.listen(0, '127.0.0.1');
-  return app;
-}
-
 describe('storage options', () => {
   it('checkAndCreateTable creates the job table and its indexes, and nothing else of the app', async () => {
     const file = newSqliteFile();
-    const app = await boot(
-      moduleOf({
-        imports: [
-          TypeOrmModule.forRoot({
-            type: 'better-sqlite3',
-            database: file,
-            autoLoadEntities: true,
-            synchronize: true,
-          }),
-          ScheduleModule.forRoot(),
-          BackJobModule.forRoot({ key: TEST_KEY }),
-        ],
-        controllers: [PingController],
-      }),
-    );
+    const app = await bootApp({
+      imports: [
+        TypeOrmModule.forRoot({
+          type: 'better-sqlite3',
+          database: file,
+          autoLoadEntities: true,
+          synchronize: true,
+        }),
+        ScheduleModule.forRoot(),
+        BackJobModule.forRoot({ key: TEST_KEY }),
+      ],
+      controllers: [PingController],
+    });
     try {
       expect(tableNames(file)).toEqual([
         'IDX_e_background_job_end_time',
@@ -105,8 +72,8 @@ describe('storage options', () => {
   it('without checkAndCreateTable, a missing table is reported at boot, and BackJobMigration creates it', async () => {
     const file = newSqliteFile();
     const logger = new RecordingLogger();
-    const app = await boot(
-      moduleOf({
+    const app = await bootApp(
+      {
         imports: [
           TypeOrmModule.forRoot({
             type: 'better-sqlite3',
@@ -118,7 +85,7 @@ describe('storage options', () => {
           BackJobModule.forRoot({ key: TEST_KEY, checkAndCreateTable: false }),
         ],
         controllers: [PingController],
-      }),
+      },
       logger,
     );
     try {
@@ -143,8 +110,8 @@ describe('storage options', () => {
   it('warns when SQLite runs without WAL, and not when it does', async () => {
     const bootWith = async (enableWAL: boolean) => {
       const logger = new RecordingLogger();
-      const app = await boot(
-        moduleOf({
+      const app = await bootApp(
+        {
           imports: [
             TypeOrmModule.forRoot({
               type: 'better-sqlite3',
@@ -155,7 +122,7 @@ describe('storage options', () => {
             ScheduleModule.forRoot(),
             BackJobModule.forRoot({ key: TEST_KEY }),
           ],
-        }),
+        },
         logger,
       );
       await app.close();
@@ -170,22 +137,20 @@ describe('storage options', () => {
   it('uses the TypeORM data source it is given by name', async () => {
     const appFile = newSqliteFile();
     const jobsFile = newSqliteFile();
-    const app = await boot(
-      moduleOf({
-        imports: [
-          TypeOrmModule.forRoot({ type: 'better-sqlite3', database: appFile }),
-          TypeOrmModule.forRoot({
-            name: 'jobs',
-            type: 'better-sqlite3',
-            database: jobsFile,
-            autoLoadEntities: true,
-          }),
-          ScheduleModule.forRoot(),
-          BackJobModule.forRoot({ key: TEST_KEY, dataSource: 'jobs' }),
-        ],
-        controllers: [PingController],
-      }),
-    );
+    const app = await bootApp({
+      imports: [
+        TypeOrmModule.forRoot({ type: 'better-sqlite3', database: appFile }),
+        TypeOrmModule.forRoot({
+          name: 'jobs',
+          type: 'better-sqlite3',
+          database: jobsFile,
+          autoLoadEntities: true,
+        }),
+        ScheduleModule.forRoot(),
+        BackJobModule.forRoot({ key: TEST_KEY, dataSource: 'jobs' }),
+      ],
+      controllers: [PingController],
+    });
     try {
       const backjob = app.get(BackJobService);
       expect(
