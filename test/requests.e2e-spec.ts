@@ -132,6 +132,19 @@ describe('what a job request carries', () => {
     expect(echo.headers['content-type']).toBe('application/json');
   });
 
+  it("fails a job whose worker request the app refuses before any handler (a body over the parser's limit), with the status and body", async () => {
+    const id = await t.backjob.start({
+      route: 'echo',
+      method: 'POST',
+      body: { data: 'x'.repeat(200_000) },
+    });
+    const status = await waitForJob(t.backjob, id);
+    expect(status.status).toBe(JobStatus.Failed);
+    expect(status.statusText).toMatch(
+      /worker request failed: it was answered 413: .*too large/i,
+    );
+  });
+
   it('defaults to POST when a body is given', async () => {
     const echo = await echoOf(
       t,

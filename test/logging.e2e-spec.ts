@@ -1,0 +1,59 @@
+import { JobStatus } from 'nestjs-backjob';
+import { RecordingLogger } from './fixtures/boot.js';
+import {
+  createTestApp,
+  waitForJob,
+  type TestApp,
+} from './fixtures/test-app.js';
+import {
+  BearerGuard,
+  ClientController,
+  startAsClient,
+  StepsService,
+  WorkController,
+} from './fixtures/work.controller.js';
+
+describe('what the app logs about jobs', () => {
+  let t: TestApp;
+  const logger = new RecordingLogger();
+  beforeAll(async () => {
+    t = await createTestApp({
+      controllers: [WorkController, ClientController],
+      providers: [StepsService, BearerGuard],
+      logger,
+    });
+  });
+  afterAll(() => t.close());
+
+  it('fail() is recorded as a failed job, not logged as a crash; a throw is logged', async () => {
+    const failed = await waitForJob(
+      t.backjob,
+      await t.backjob.start('work/fails'),
+    );
+    expect(failed.statusText).toContain('giving up');
+    const thrown = await waitForJob(
+      t.backjob,
+      await t.backjob.start('work/throws'),
+    );
+    expect(thrown.statusText).toContain('the report exploded');
+    expect(logger.errors.join('\n')).toContain('the report exploded');
+    expect(logger.lines.join('\n')).not.toContain('giving up');
+  });
+
+  it('never writes the credentials it forwards to a log line, even when the job fails', async () => {
+    const secrets = {
+      cookie: 'sid=log-secret-cookie',
+      authorization: 'Bearer log-secret-token',
+    };
+    // The route's guard refuses this bearer token: the monitor request fails and is logged.
+    const id = await startAsClient(t.url, secrets, 'work/guarded', {
+      merge: false,
+    });
+    const status = await waitForJob(t.backjob, id);
+    expect(status.status).toBe(JobStatus.Failed);
+    expect(logger.errors.join('\n')).toContain('work/guarded');
+    const everything = logger.lines.join('\n');
+    expect(everything).not.toContain('log-secret-cookie');
+    expect(everything).not.toContain('log-secret-token');
+  });
+});
