@@ -27,6 +27,3 @@ export const BACKJOB_SETTLED_HEADER = 'x-backjob-settled';
 
 /** Context of every log line the module writes. */
 export const BACKJOB_LOGGER_CONTEXT = 'BackJob';
-
-/** The key shipped in examples; refused when NODE_ENV is production. */
-export const BACKJOB_EXAMPLE_KEY = 'change-me-change-me-change-me-change-me';

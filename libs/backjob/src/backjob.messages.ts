@@ -10,9 +10,6 @@ export const shortKeyMessage = (length: number) =>
 export const missingKeyInProductionMessage = () =>
   'BackJob has no key while NODE_ENV is production. Set the key option to a secret of at least 32 characters that every instance shares (for example from the BACKJOB_KEY environment variable).';
 
-export const exampleKeyInProductionMessage = () =>
-  'BackJob is configured with the example key while NODE_ENV is production. Replace it with a secret of your own of at least 32 characters.';
-
 export const randomKeyWarning = () =>
   'BackJob has no key option, so it made a random one for this process. That is fine for one instance; several instances must share one key (the key option).';
 

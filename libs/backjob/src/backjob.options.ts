@@ -1,9 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import {
-  BACKJOB_EXAMPLE_KEY,
-  BACKJOB_LOGGER_CONTEXT,
-} from './backjob.constants.js';
+import { BACKJOB_LOGGER_CONTEXT } from './backjob.constants.js';
 import * as messages from './backjob.messages.js';
 import { BackJobConfigurationError } from './errors/backjob-configuration.error.js';
 import type {
@@ -90,11 +87,6 @@ function resolveKey(key: string | undefined, env: NodeJS.ProcessEnv): string {
   }
   if (key.length < 32)
     throw new BackJobConfigurationError(messages.shortKeyMessage(key.length));
-  if (production && key === BACKJOB_EXAMPLE_KEY) {
-    throw new BackJobConfigurationError(
-      messages.exampleKeyInProductionMessage(),
-    );
-  }
   return key;
 }
 
