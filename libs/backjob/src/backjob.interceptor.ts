@@ -78,9 +78,7 @@ export class BackJobInterceptor implements NestInterceptor {
     execution: ExecutionContext,
   ): Observable<unknown> {
     const http = execution.switchToHttp();
-    const response = http.getResponse<
-      ServerResponse & { status?: (code: number) => unknown }
-    >();
+    const response = http.getResponse<ServerResponse>();
     this.monitor.supervise(jobId, http.getRequest<IncomingMessage>().headers);
     response.setHeader(BACKJOB_ACK_HEADER, jobId);
     response.statusCode = 202;

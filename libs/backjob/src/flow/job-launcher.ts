@@ -25,6 +25,10 @@ import {
 import { RequestSigner } from './request-signer.js';
 import { SelfHttpClient } from './self-http.client.js';
 
+// The monitor request is sent at once: its token only has to outlive a slow
+// loopback or load balancer, and a replay later than this is refused.
+const MONITOR_TOKEN_SECONDS = 60;
+
 /**
  * Step 1 of a job: `start()` records it and hands it to a monitor through an
  * internal request, which acknowledges at once. A job whose monitor cannot be
@@ -117,7 +121,12 @@ export class JobLauncher {
         query: request.query,
         headers: {
           ...forwarded,
-          [BACKJOB_TOKEN_HEADER]: this.signer.sign(id, 'monitor', target, 60),
+          [BACKJOB_TOKEN_HEADER]: this.signer.sign(
+            id,
+            'monitor',
+            target,
+            MONITOR_TOKEN_SECONDS,
+          ),
         },
       });
       if (response.headers[BACKJOB_ACK_HEADER] === id) return;
