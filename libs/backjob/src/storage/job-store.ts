@@ -1,10 +1,8 @@
-import { JobStatus } from '../interfaces/job-status.enum.js';
-
-/** The statuses a job can still leave. */
-export const PENDING_STATUSES: readonly JobStatus[] = [
-  JobStatus.Started,
-  JobStatus.InProgress,
-];
+import type {
+  JobEnding,
+  JobStatus,
+  RetentionRule,
+} from '../lifecycle/job-lifecycle.js';
 
 /** A job as the stores keep it; times are epoch milliseconds (UTC). */
 export interface JobRecord {
@@ -20,6 +18,11 @@ export interface JobRecord {
   statusText: string;
   /** Set while the job is pending and identical requests merge into it. */
   mergeKey: string | null;
+  /**
+   * True when the job forwards no credentials: any instance can run it, so
+   * a waiting one whose instance died is taken over rather than failed.
+   */
+  anonymous: boolean;
 }
 
 /** What changes while a job runs. */
@@ -28,25 +31,12 @@ export interface JobProgressChange {
   statusText?: string;
 }
 
-/** The final state of a job. */
-export interface JobEnding {
-  status: JobStatus.Completed | JobStatus.Failed;
-  statusText: string;
-  progress?: number;
-}
-
-/** The fields an ending writes, the same in every store. */
-export function endingChange(
-  ending: JobEnding,
-  now: number,
-): Partial<JobRecord> {
-  return { ...ending, endTime: now, updatedTime: now, mergeKey: null };
-}
-
 /**
- * Where jobs are kept. Every transition is conditional on the current status,
- * so that it happens once even when instances race, and so that a job that
- * ended cannot be changed by a late write of its handler.
+ * Where jobs are kept. Every transition is conditional on the current
+ * status, with the allowed sources taken from the lifecycle rules
+ * (`lifecycle/job-lifecycle.ts`), so that it happens once even when
+ * instances race, and so that a job that ended cannot be changed by a late
+ * write of its handler.
  */
 export abstract class JobStore {
   /**
@@ -67,18 +57,26 @@ export abstract class JobStore {
     now: number,
   ): Promise<boolean>;
 
-  /** Pending → Completed or Failed; false when it had ended already. */
+  /** Pending → the ending's final status; false when it had ended already. */
   abstract end(id: string, ending: JobEnding, now: number): Promise<boolean>;
 
-  /** Ids of pending jobs with no update and no start since `cutoff`. */
-  abstract findStale(cutoff: number, limit: number): Promise<string[]>;
+  /**
+   * Sets the `updatedTime` of those of `ids` that still wait (Started) to
+   * `time`: the heartbeat of an instance's waiting jobs, and with
+   * `RELEASED_SIGN_OF_LIFE` their release at shutdown.
+   */
+  abstract touchWaiting(ids: readonly string[], time: number): Promise<void>;
 
   /**
-   * Deletes completed jobs that ended before `completedBefore` and every ended
-   * job before `allBefore` (either may be `null`: kept). Returns how many.
+   * Takes a stale waiting job over for this instance: when it is still
+   * Started and its last sign of life is before `cutoff`, sets its
+   * `updatedTime` to `now` and returns true. Of instances that race, one wins.
    */
-  abstract deleteEnded(
-    completedBefore: number | null,
-    allBefore: number | null,
-  ): Promise<number>;
+  abstract takeOver(id: string, cutoff: number, now: number): Promise<boolean>;
+
+  /** Ids of pending jobs whose last sign of life is before `cutoff`. */
+  abstract findStale(cutoff: number, limit: number): Promise<string[]>;
+
+  /** Deletes the ended jobs that a rule covers; returns how many. */
+  abstract deleteEnded(rules: readonly RetentionRule[]): Promise<number>;
 }
