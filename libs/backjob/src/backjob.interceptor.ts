@@ -1,6 +1,7 @@
 import {
   ForbiddenException,
   Injectable,
+  ServiceUnavailableException,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
@@ -20,14 +21,16 @@ import {
   BACKJOB_TOKEN_HEADER,
 } from './backjob.constants.js';
 import * as messages from './backjob.messages.js';
-import { JobMonitor } from './flow/job-monitor.js';
+import { InstanceState } from './flow/instance-state.js';
+import { JobQueue } from './flow/job-queue.js';
 import { JobWorker } from './flow/job-worker.js';
 import { RequestSigner } from './flow/request-signer.js';
 
 /**
  * The global interceptor. Every HTTP request passes through it:
- * - a signed *monitor* request is acknowledged at once and hands its job to
- *   the `JobMonitor` (the handler does not run);
+ * - a signed *monitor* request (sent with `monitorRequest`) is acknowledged
+ *   at once and hands its job to this instance's `JobQueue` (the handler
+ *   does not run); a shutting-down instance refuses it with 503;
  * - a signed *worker* request runs the handler as the job (`JobWorker`);
  * - any other request runs in a context that lets `start()` forward the
  *   caller's credentials, and is refused (403) by `@BackgroundWorker()` handlers.
@@ -38,8 +41,9 @@ export class BackJobInterceptor implements NestInterceptor {
     private readonly reflector: Reflector,
     private readonly context: BackJobContext,
     private readonly signer: RequestSigner,
-    private readonly monitor: JobMonitor,
+    private readonly queue: JobQueue,
     private readonly worker: JobWorker,
+    private readonly instance: InstanceState,
   ) {}
 
   intercept(
@@ -54,6 +58,8 @@ export class BackJobInterceptor implements NestInterceptor {
     if (token !== undefined) {
       const target = { method: request.method ?? '', path: pathOf(request) };
       const monitoredJob = this.signer.verify(token, 'monitor', target);
+      if (monitoredJob && this.instance.shuttingDown)
+        throw new ServiceUnavailableException(messages.shuttingDownMessage());
       if (monitoredJob) return this.acknowledgeMonitor(monitoredJob, execution);
       const workerJob = this.signer.verify(token, 'worker', target);
       if (workerJob)
@@ -79,7 +85,10 @@ export class BackJobInterceptor implements NestInterceptor {
   ): Observable<unknown> {
     const http = execution.switchToHttp();
     const response = http.getResponse<ServerResponse>();
-    this.monitor.supervise(jobId, http.getRequest<IncomingMessage>().headers);
+    this.queue.admitFromMonitorRequest(
+      jobId,
+      http.getRequest<IncomingMessage>().headers,
+    );
     response.setHeader(BACKJOB_ACK_HEADER, jobId);
     response.statusCode = 202;
     const acknowledgement = { backjob: 'monitor', jobId };

@@ -40,8 +40,37 @@ export const invalidRequestFormMessage = () =>
 export const invalidBodyTypeMessage = (value: unknown) =>
   `BackJob cannot encode a body as ${JSON.stringify(value)}. Use bodyType 'form' (the default) or 'json'.`;
 
-export const delayTooLongMessage = (delay: number, errorTimeout: number) =>
-  `BackJob cannot delay a job by ${delay} s: the longest delay is errorTimeout (${errorTimeout} s), since a job with no update for that long is failed. Raise errorTimeout or shorten the delay.`;
+export const invalidDelayMessage = (delay: unknown) =>
+  `BackJob cannot delay a job by ${typeof delay === 'string' ? JSON.stringify(delay) : String(delay)}: the delay is a number of seconds, 0 or more. Pass a number, e.g. { delay: 5 }.`;
+
+export const positiveIntegerMessage = (name: string, value: unknown) =>
+  `BackJob's ${name} must be a whole number of 1 or more, not ${String(value)}.`;
+
+export const shuttingDownMessage = () =>
+  'BackJob is shutting down on this instance and starts no new jobs. Start the job on an instance that is running (behind a load balancer, retry the request).';
+
+export const drainedMessage = (counts: {
+  drained: number;
+  interrupted: number;
+  graceSeconds: number;
+  leftToOthers: number;
+  failedWaiting: number;
+}) =>
+  `BackJob shut down: ${counts.drained} running job(s) finished, ${counts.interrupted} interrupted after the ${counts.graceSeconds} s grace period, ${counts.leftToOthers} left for other instances, ${counts.failedWaiting} waiting job(s) failed because they ran as a user whose credentials only this instance had.`;
+
+export const takenOverMessage = (jobId: string) =>
+  `BackJob took over job ${jobId}: it was waiting in an instance that stopped, and it runs anonymously, so this instance runs it.`;
+
+export const heartbeatFailedMessage = (count: number, error: unknown) =>
+  `BackJob could not renew the ${count} job(s) waiting in this instance: ${describeError(error)}. It tries again shortly; if the store stays away longer than errorTimeout, other instances may take them over or fail them.`;
+
+export const jobAbortedMessage = (jobId: string, why: string) =>
+  `Job ${jobId} ended while its action ran (${why}). Stop the action: its later progress and output are ignored.`;
+
+export const endedElsewhereReason = () => 'ended by another request';
+
+export const noAnswerMessage = (seconds: number) =>
+  `no answer in ${seconds} s (requestTimeout)`;
 
 export const notListeningMessage = () =>
   'BackJob cannot send its internal request: the app is not listening yet. Start jobs after app.listen(), or set the baseUrl option.';
@@ -60,8 +89,6 @@ export const workerFailedMessage = (status: number, body: string) =>
 
 export const workerUnreachableMessage = (url: string, why: string) =>
   `The worker request to ${url} failed: ${why}`;
-
-export const jobTimeoutMessage = () => 'job timeout';
 
 export const workerOnlyMessage = () =>
   'This action runs only as a background job. Start it with BackJobService.start().';

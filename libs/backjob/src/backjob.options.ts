@@ -23,7 +23,9 @@ export const BACKJOB_DEFAULTS = {
   backlogDays: 30,
   allBacklogDays: 60,
   cleanupCron: '0 * * * *',
-  sweepInterval: 10,
+  maxConcurrentJobs: 20,
+  shutdownGracePeriod: 5,
+  requestTimeout: 10,
   allowSelfSignedCertificates: false,
   forwardHeaders: [
     'cookie',
@@ -36,15 +38,23 @@ export const BACKJOB_DEFAULTS = {
   watchPollInterval: 500,
   isGlobal: true,
   tableName: 'e_background_job',
-} satisfies Required<Omit<BackJobModuleOptions, 'key' | 'baseUrl'>> &
+} satisfies Required<Omit<BackJobModuleOptions, DerivedOption>> &
   Required<Omit<BackJobModuleExtras, 'dataSource'>>;
+
+/**
+ * Options whose default depends on others: `key` (random), `baseUrl` (the
+ * server's address), `monitorRequest` (whether `baseUrl` is set) and
+ * `sweepInterval` (half of `errorTimeout`, see the lifecycle rules).
+ */
+type DerivedOption = 'key' | 'baseUrl' | 'monitorRequest' | 'sweepInterval';
 
 /** Options with every default applied, checked once at boot. */
 export type ResolvedBackJobOptions = Required<
-  Omit<BackJobModuleOptions, 'baseUrl'>
+  Omit<BackJobModuleOptions, 'baseUrl' | 'sweepInterval'>
 > &
   Required<Omit<BackJobModuleExtras, 'dataSource'>> & {
     baseUrl: string | undefined;
+    sweepInterval: number | undefined;
     dataSource: string | undefined;
   };
 
@@ -66,6 +76,8 @@ export function resolveBackJobOptions(
     ...defined(extras),
     key: resolveKey(options.key, env),
     baseUrl: options.baseUrl?.replace(/\/+$/, ''),
+    monitorRequest: options.monitorRequest ?? options.baseUrl !== undefined,
+    sweepInterval: options.sweepInterval,
     dataSource: extras.dataSource,
     forwardHeaders: (
       options.forwardHeaders ?? BACKJOB_DEFAULTS.forwardHeaders
@@ -97,15 +109,25 @@ function validate(options: ResolvedBackJobOptions): void {
   if (!options.useDb && !options.useCache) fail(messages.noStoreMessage());
   for (const name of [
     'errorTimeout',
-    'sweepInterval',
     'watchPollInterval',
     'cacheTimeout',
+    'requestTimeout',
   ] as const) {
     if (!isFiniteNumber(options[name]) || options[name] <= 0) {
       fail(messages.positiveNumberMessage(name, options[name]));
     }
   }
-  for (const name of ['backlogDays', 'allBacklogDays'] as const) {
+  if (
+    options.sweepInterval !== undefined &&
+    !(isFiniteNumber(options.sweepInterval) && options.sweepInterval > 0)
+  )
+    fail(messages.positiveNumberMessage('sweepInterval', options.sweepInterval));
+  if (
+    !Number.isInteger(options.maxConcurrentJobs) ||
+    options.maxConcurrentJobs < 1
+  )
+    fail(messages.positiveIntegerMessage('maxConcurrentJobs', options.maxConcurrentJobs));
+  for (const name of ['backlogDays', 'allBacklogDays', 'shutdownGracePeriod'] as const) {
     if (!isFiniteNumber(options[name]) || options[name] < 0) {
       fail(messages.nonNegativeNumberMessage(name, options[name]));
     }

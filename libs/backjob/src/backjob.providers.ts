@@ -24,9 +24,13 @@ import {
   jobEntityFor,
   type BackgroundJobEntity,
 } from './entities/background-job.entity.js';
+import { InstanceState } from './flow/instance-state.js';
+import { JobDrain } from './flow/job-drain.js';
 import { JobLauncher } from './flow/job-launcher.js';
 import { JobMonitor } from './flow/job-monitor.js';
+import { JobQueue } from './flow/job-queue.js';
 import { JobWorker } from './flow/job-worker.js';
+import { RunningJobs } from './flow/running-jobs.js';
 import { RequestSigner } from './flow/request-signer.js';
 import { SelfCheckMiddleware } from './flow/self-check.middleware.js';
 import { SelfCheckService } from './flow/self-check.service.js';
@@ -103,9 +107,13 @@ function coreProviders(extras: BackJobModuleExtras): Provider[] {
     },
     JobTracker,
     SelfHttpClient,
+    InstanceState,
     JobLauncher,
+    JobQueue,
     JobMonitor,
+    RunningJobs,
     JobWorker,
+    JobDrain,
     JobMaintenanceService,
     JobChangeRelay,
     JobFeedService,

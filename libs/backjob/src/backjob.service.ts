@@ -3,11 +3,16 @@ import type { Observable } from 'rxjs';
 import { BackJobContext } from './backjob.context.js';
 import { JobFailedException } from './errors/job-failed.exception.js';
 import { JobLauncher } from './flow/job-launcher.js';
+import { JobQueue } from './flow/job-queue.js';
 import type {
   JobRequest,
   StartJobOptions,
 } from './interfaces/job-request.interface.js';
-import { JobStatus } from './interfaces/job-status.enum.js';
+import {
+  isFinalStatus,
+  JobEndings,
+  type JobEnding,
+} from './lifecycle/job-lifecycle.js';
 import type { JobStatusSnapshot } from './interfaces/job-status.interface.js';
 import { JobFeedService } from './live/job-feed.service.js';
 import { JobMaintenanceService } from './maintenance/job-maintenance.service.js';
@@ -17,8 +22,9 @@ import { JobTracker } from './storage/job-tracker.js';
  * The API of BackJob. From any request handler: `start()` a job and read it
  * back (`getStatus()`, `getScope()`, `jobExists()`). From inside a background
  * action, or any service it calls: `update()`, `incrementProgress()`,
- * `write()`, `finish()`, `fail()`, `isWorkerRequest()` — they apply to the job
- * of the current worker request and do nothing outside one.
+ * `write()`, `finish()`, `fail()`, `signal()`, `isWorkerRequest()` — they
+ * apply to the job of the current worker request and do nothing outside one.
+ * From anywhere, on any instance: `cancel(id)`.
  */
 @Injectable()
 export class BackJobService {
@@ -28,13 +34,16 @@ export class BackJobService {
     private readonly context: BackJobContext,
     private readonly maintenance: JobMaintenanceService,
     private readonly feed: JobFeedService,
+    private readonly queue: JobQueue,
   ) {}
 
   /**
    * Records a job and starts `request` in the background, as the current
    * user unless `withUserCookies` is false. Resolves with the job id (a
-   * random UUID) once a monitor has taken the job; throws
-   * `InvalidJobRequestError` for a request that cannot be sent.
+   * random UUID) once the job is recorded and handed to its monitor, which
+   * runs it when a slot of `maxConcurrentJobs` is free (and its delay is
+   * over). Throws `InvalidJobRequestError` for a request that cannot be
+   * sent, `BackJobShutdownError` once the app has begun to shut down.
    */
   start(request: JobRequest, options?: StartJobOptions): Promise<string> {
     return this.launcher.start(request, options);
@@ -53,7 +62,7 @@ export class BackJobService {
   /**
    * The job's status as it changes: the current snapshot at once, then one
    * per change (progress, output, status, stalled), completing after the
-   * final one (Completed or Failed). Errors with `JobNotFoundError` for an
+   * final one (Completed, Failed or Cancelled). Errors with `JobNotFoundError` for an
    * unknown id. Changes made in this instance arrive as they are stored;
    * those of other instances over Redis when jobs are in a Redis cache, or
    * within `watchPollInterval`. Unsubscribing releases everything.
@@ -96,11 +105,7 @@ export class BackJobService {
   async finish(text?: string, id?: string): Promise<void> {
     const run = this.context.jobRun;
     if (id === undefined || id === run?.jobId) return run?.finish(text);
-    await this.tracker.end(id, {
-      status: JobStatus.Completed,
-      statusText: text ?? '',
-      progress: 100,
-    });
+    await this.endById(id, () => JobEndings.completed(text ?? ''));
   }
 
   /**
@@ -114,9 +119,38 @@ export class BackJobService {
     const run = this.context.jobRun;
     if (id === undefined || id === run?.jobId)
       throw new JobFailedException(text ?? '');
-    return this.tracker
-      .end(id, { status: JobStatus.Failed, statusText: text ?? '' })
-      .then(() => undefined);
+    return this.endById(id, () => JobEndings.failed('', text ?? '')).then(
+      () => undefined,
+    );
+  }
+
+  /**
+   * Cancels a pending job, from any instance: it ends as
+   * `JobStatus.Cancelled` at once, with `reason` in its text. A waiting job
+   * never starts; a running one's `signal()` aborts (within a second, on
+   * whichever instance runs it), and whatever its handler writes afterwards
+   * is ignored. Resolves `true` when this call ended the job, `false` for a
+   * job that had ended already or does not exist.
+   */
+  async cancel(id: string, reason?: string): Promise<boolean> {
+    const why = reason === undefined ? undefined : String(reason).slice(0, 1000);
+    const cancelled = await this.endById(id, (output) =>
+      JobEndings.cancelled(output, why),
+    );
+    if (cancelled) this.queue.forget(id);
+    return cancelled;
+  }
+
+  /**
+   * The `AbortSignal` of the current job: it aborts, with a
+   * `JobAbortedError` as its reason, when the job is cancelled, ended by
+   * another request, or interrupted by a shutdown. Pass it to `fetch()`, a
+   * query or a loop. Outside a job, a signal that never aborts.
+   */
+  signal(): AbortSignal {
+    // A new one each time outside a job: listeners added to one shared
+    // signal would pile up for the life of the process.
+    return this.context.jobRun?.signal ?? new AbortController().signal;
   }
 
   /**
@@ -136,5 +170,15 @@ export class BackJobService {
   /** The id of the job this worker request runs, or `undefined`. */
   currentJobId(): string | undefined {
     return this.context.jobRun?.jobId;
+  }
+
+  /** Ends a pending job given its output so far; false when it had ended or does not exist. */
+  private async endById(
+    id: string,
+    ending: (output: string) => JobEnding,
+  ): Promise<boolean> {
+    const job = await this.tracker.read(id);
+    if (!job || isFinalStatus(job.status)) return false;
+    return this.tracker.end(id, ending(job.statusText));
   }
 }

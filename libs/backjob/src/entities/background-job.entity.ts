@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn, type ValueTransformer } from 'typeorm';
-import { JobStatus } from '../interfaces/job-status.enum.js';
+import { JobStatus } from '../lifecycle/job-lifecycle.js';
 
 // Times are epoch milliseconds in a BIGINT: UTC by construction on every
 // driver, unlike DATETIME columns whose time zone each driver treats its own way.

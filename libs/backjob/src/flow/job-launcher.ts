@@ -15,13 +15,15 @@ import type {
   JobRequest,
   StartJobOptions,
 } from '../interfaces/job-request.interface.js';
-import { JobStatus } from '../interfaces/job-status.enum.js';
+import { JobEndings, JobStatus } from '../lifecycle/job-lifecycle.js';
 import { JobTracker } from '../storage/job-tracker.js';
 import { pickForwardedHeaders } from './forwarded-headers.js';
 import {
   normalizeJobRequest,
   type NormalizedJobRequest,
 } from './job-request.normalizer.js';
+import { InstanceState } from './instance-state.js';
+import { JobQueue } from './job-queue.js';
 import { RequestSigner } from './request-signer.js';
 import { SelfHttpClient } from './self-http.client.js';
 
@@ -30,9 +32,11 @@ import { SelfHttpClient } from './self-http.client.js';
 const MONITOR_TOKEN_SECONDS = 60;
 
 /**
- * Step 1 of a job: `start()` records it and hands it to a monitor through an
- * internal request, which acknowledges at once. A job whose monitor cannot be
- * reached is failed there and then, never left waiting.
+ * Step 1 of a job: `start()` records it and hands it over at once. Without
+ * `monitorRequest`, to this instance's `JobQueue` (no HTTP round trip);
+ * with it, through a signed monitor request to `baseUrl`, whichever
+ * instance answers it. A job whose monitor cannot be reached is failed
+ * there and then, never left waiting.
  */
 @Injectable()
 export class JobLauncher {
@@ -45,14 +49,17 @@ export class JobLauncher {
     private readonly client: SelfHttpClient,
     private readonly signer: RequestSigner,
     private readonly context: BackJobContext,
+    private readonly queue: JobQueue,
+    private readonly instance: InstanceState,
   ) {}
 
   async start(
     request: JobRequest,
     startOptions: StartJobOptions = {},
   ): Promise<string> {
+    this.instance.assertRunning();
     const normalized = normalizeJobRequest(request, this.client.prefixFor);
-    const delaySeconds = this.checkDelay(startOptions.delay);
+    const delaySeconds = checkDelay(startOptions.delay);
     const scope = startOptions.scope ?? '';
     const forwarded =
       startOptions.withUserCookies === false
@@ -63,30 +70,33 @@ export class JobLauncher {
           );
     const merge = startOptions.merge ?? this.options.mergeIdentical;
     const now = Date.now();
+    const anonymous = Object.keys(forwarded).length === 0;
+    const startTime = now + delaySeconds * 1000;
     const { id, merged } = await this.tracker.insert({
       id: randomUUID(),
       scope,
       progress: 0,
       status: JobStatus.Started,
-      startTime: now + delaySeconds * 1000,
+      startTime,
       updatedTime: now,
       endTime: null,
       request: JSON.stringify(normalized),
       statusText: '',
       mergeKey: merge ? this.mergeKey(normalized, scope, forwarded) : null,
+      anonymous,
     });
-    if (!merged) await this.handToMonitor(id, normalized, forwarded);
+    if (merged) return id;
+    if (this.options.monitorRequest)
+      await this.handToMonitor(id, normalized, forwarded);
+    else
+      this.queue.admit({
+        id,
+        request: normalized,
+        forwarded,
+        dueAt: startTime,
+        anonymous,
+      });
     return id;
-  }
-
-  private checkDelay(delay: number | undefined): number {
-    if (delay === undefined || !Number.isFinite(delay) || delay <= 0) return 0;
-    if (delay > this.options.errorTimeout) {
-      throw new InvalidJobRequestError(
-        messages.delayTooLongMessage(delay, this.options.errorTimeout),
-      );
-    }
-    return delay;
   }
 
   /**
@@ -128,6 +138,7 @@ export class JobLauncher {
             MONITOR_TOKEN_SECONDS,
           ),
         },
+        timeoutSeconds: this.options.requestTimeout,
       });
       if (response.headers[BACKJOB_ACK_HEADER] === id) return;
       await this.failLaunch(
@@ -145,8 +156,16 @@ export class JobLauncher {
     }
   }
 
-  private async failLaunch(id: string, statusText: string): Promise<void> {
-    this.logger.error(statusText);
-    await this.tracker.end(id, { status: JobStatus.Failed, statusText });
+  private async failLaunch(id: string, reason: string): Promise<void> {
+    this.logger.error(reason);
+    await this.tracker.end(id, JobEndings.unreachable('', reason));
   }
+}
+
+/** The delay in seconds; a delay that is not a number is refused, not ignored. */
+function checkDelay(delay: unknown): number {
+  if (delay === undefined) return 0;
+  if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0)
+    throw new InvalidJobRequestError(messages.invalidDelayMessage(delay));
+  return delay;
 }

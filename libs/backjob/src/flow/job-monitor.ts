@@ -1,38 +1,51 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { OutgoingHttpHeaders } from 'node:http';
 import {
   BACKJOB_CLAIM_HEADER,
-  BACKJOB_SETTLED_HEADER,
   BACKJOB_LOGGER_CONTEXT,
   BACKJOB_RESOLVED_OPTIONS,
+  BACKJOB_SETTLED_HEADER,
   BACKJOB_TOKEN_HEADER,
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
-import { JobStatus, isFinalStatus } from '../interfaces/job-status.enum.js';
-import { appendLine, JobTracker } from '../storage/job-tracker.js';
-import { pickForwardedHeaders } from './forwarded-headers.js';
+import {
+  isFinalStatus,
+  JobEndings,
+  JobStatus,
+  RELEASED_SIGN_OF_LIFE,
+  type JobEnding,
+} from '../lifecycle/job-lifecycle.js';
+import { JobTracker } from '../storage/job-tracker.js';
 import type { NormalizedJobRequest } from './job-request.normalizer.js';
 import { RequestSigner } from './request-signer.js';
 import { SelfHttpClient, type SelfResponse } from './self-http.client.js';
 
+/** A job handed to a monitor: its request, and the caller's credentials. */
+export interface MonitoredJob {
+  id: string;
+  request: NormalizedJobRequest;
+  forwarded: OutgoingHttpHeaders;
+  /** It forwards no credentials, so another instance may run it instead. */
+  anonymous: boolean;
+}
+
 /**
- * Step 2 of a job: the monitor, started by the internal monitor request. It
- * waits for the job's start time, sends the worker request to the real route
- * as the caller, watches for updates while it runs, and makes sure the job
- * ends: completed on a 2xx answer, failed on anything else, on a connection
- * error, or when no update came for `errorTimeout`.
+ * Step 3 of a job: its monitor, in the instance that dispatched it (see
+ * `JobQueue`). It sends the worker request to the real route as the caller
+ * and makes sure the job ends:
+ * - the worker's own ending wins: a handler that ended its job says so;
+ * - a worker that answers without having ended it completes it (2xx) or
+ *   fails it with the answer;
+ * - a worker request nobody claims within `requestTimeout` fails it
+ *   "no answer in N s";
+ * - a connection lost after the claim ends nothing: the handler goes on,
+ *   and only its own ending, or `errorTimeout` without a sign of life, ends
+ *   the job.
  */
 @Injectable()
-export class JobMonitor implements OnApplicationShutdown {
+export class JobMonitor {
   private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT);
-  private readonly shutdown = new AbortController();
 
   constructor(
     @Inject(BACKJOB_RESOLVED_OPTIONS)
@@ -42,144 +55,145 @@ export class JobMonitor implements OnApplicationShutdown {
     private readonly signer: RequestSigner,
   ) {}
 
-  /** Runs the monitor of a job in the background; never throws. */
-  supervise(jobId: string, monitorHeaders: IncomingHttpHeaders): void {
-    const forwarded = pickForwardedHeaders(
-      monitorHeaders,
-      this.options.forwardHeaders,
-    );
-    this.run(jobId, forwarded).catch((error) => {
-      // Shut down while a delayed job waited: the sweep of another instance ends it.
-      if (this.shutdown.signal.aborted) return;
-      this.logger.error(messages.monitorCrashedMessage(jobId, error));
-    });
+  /**
+   * Runs the job to its end. `stop` aborts the monitor without ending the
+   * job (a shutdown lets go of it). Never throws.
+   */
+  async run(job: MonitoredJob, stop: AbortController): Promise<void> {
+    const watchdog = this.startWatchdog(job, stop);
+    try {
+      const outcome = await this.sendWorker(job, stop);
+      if (typeof outcome === 'function') await this.endIfPending(job.id, outcome);
+      else if (outcome === 'wait' && !stop.signal.aborted)
+        await this.untilEnded(stop);
+    } catch (error) {
+      if (!stop.signal.aborted)
+        this.logger.error(messages.monitorCrashedMessage(job.id, error));
+    } finally {
+      watchdog.stop();
+    }
   }
 
-  onApplicationShutdown(): void {
-    this.shutdown.abort();
-  }
-
-  private async run(
-    jobId: string,
-    forwarded: OutgoingHttpHeaders,
-  ): Promise<void> {
-    const job = await this.tracker.find(jobId);
-    if (!job || job.status !== JobStatus.Started) return;
-    const waitMs = job.startTime - Date.now();
-    if (waitMs > 0)
-      await sleep(waitMs, undefined, { signal: this.shutdown.signal });
-    const request = JSON.parse(job.request) as NormalizedJobRequest;
-    const outcome = await this.sendWorker(jobId, request, forwarded);
-    if (outcome.kind === 'settled') return;
-    const current = await this.tracker.find(jobId);
-    if (!current || isFinalStatus(current.status)) return;
-    await this.tracker.end(jobId, outcome.ending(current.statusText));
-  }
-
+  /**
+   * How the worker request ended the job: with an ending for the monitor to
+   * write; `'done'` when nothing is left to do (its handler ended the job,
+   * another request claimed it, the monitor was stopped); `'wait'` when the
+   * connection was lost after the claim, so that the handler's own ending
+   * (or the watchdog) decides.
+   */
   private async sendWorker(
-    jobId: string,
-    request: NormalizedJobRequest,
-    forwarded: OutgoingHttpHeaders,
+    job: MonitoredJob,
+    stop: AbortController,
   ): Promise<WorkerOutcome> {
+    const { request } = job;
     const target = { method: request.method, path: request.path };
     const headers: OutgoingHttpHeaders = {
-      ...forwarded,
+      ...job.forwarded,
       [BACKJOB_TOKEN_HEADER]: this.signer.sign(
-        jobId,
+        job.id,
         'worker',
         target,
-        this.options.errorTimeout,
+        this.options.requestTimeout,
       ),
     };
     if (request.contentType) headers['content-type'] = request.contentType;
-    const aborter = new AbortController();
-    const watchdog = this.startWatchdog(jobId, aborter);
     try {
       const response = await this.client.send({
         ...target,
         query: request.query,
         headers,
         body: request.body,
-        signal: aborter.signal,
+        signal: stop.signal,
       });
-      return outcomeOf(response);
+      if (response.headers[BACKJOB_CLAIM_HEADER] === 'shutdown')
+        return this.notRunBeforeShutdown(job);
+      return endingOf(response);
     } catch (error) {
-      // The watchdog aborted it: the job has ended already.
-      if (aborter.signal.aborted) return { kind: 'settled' };
-      const url = this.client.describeTarget(request);
-      return failedWith(
-        messages.workerUnreachableMessage(url, messages.describeError(error)),
+      if (stop.signal.aborted) return 'done';
+      const current = await this.tracker.find(job.id);
+      if (current?.status !== JobStatus.Started) return 'wait';
+      const reason = messages.workerUnreachableMessage(
+        this.client.describeTarget(request),
+        messages.describeError(error),
       );
-    } finally {
-      clearInterval(watchdog);
+      return (output) => JobEndings.unreachable(output, reason);
     }
   }
 
   /**
-   * While the worker request is open, checks the job now and then: once it
-   * has ended (its handler settled, or a sweep failed it) or has timed out,
-   * the request is aborted so that nothing waits on it.
+   * The instance that got the worker request is shutting down and did not
+   * claim the job: an anonymous one is released for another instance.
    */
-  private startWatchdog(
-    jobId: string,
-    aborter: AbortController,
-  ): NodeJS.Timeout {
-    const everyMs = Math.min(5000, (this.options.errorTimeout * 1000) / 4);
+  private async notRunBeforeShutdown(
+    job: MonitoredJob,
+  ): Promise<WorkerOutcome> {
+    if (!job.anonymous) return JobEndings.notStartedBeforeShutdown;
+    await this.tracker.touchWaiting([job.id], RELEASED_SIGN_OF_LIFE);
+    return 'done';
+  }
+
+  private async endIfPending(id: string, ending: EndingOf): Promise<void> {
+    const current = await this.tracker.find(id);
+    if (!current || isFinalStatus(current.status)) return;
+    await this.tracker.end(id, ending(current.statusText));
+  }
+
+  private untilEnded(stop: AbortController): Promise<void> {
+    return new Promise((resolve) =>
+      stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+  }
+
+  /**
+   * While the job is the monitor's, checks it now and then: once it ended
+   * (its handler settled, a cancel, a sweep) or went stale, the monitor
+   * stops; a worker request still unclaimed after `requestTimeout` fails it.
+   */
+  private startWatchdog(job: MonitoredJob, stop: AbortController) {
+    const everyMs = Math.min(1000, (this.options.errorTimeout * 1000) / 4);
+    const claimBy = Date.now() + this.options.requestTimeout * 1000;
     const check = async () => {
-      const job = await this.tracker.find(jobId);
-      if (!job) return aborter.abort();
-      if (this.tracker.isStale(job)) {
-        await this.tracker.failTimedOut(job);
-        return aborter.abort();
+      const current = await this.tracker.find(job.id);
+      if (!current || isFinalStatus(current.status)) return stop.abort();
+      if (await this.tracker.endIfStale(current)) return stop.abort();
+      if (current.status === JobStatus.Started && Date.now() >= claimBy) {
+        const url = this.client.describeTarget(job.request);
+        await this.tracker.end(
+          job.id,
+          JobEndings.unreachable(
+            current.statusText,
+            messages.workerUnreachableMessage(
+              url,
+              messages.noAnswerMessage(this.options.requestTimeout),
+            ),
+          ),
+        );
+        stop.abort();
       }
-      if (isFinalStatus(job.status)) aborter.abort();
     };
     const timer = setInterval(() => {
       check().catch((error) =>
-        this.logger.warn(messages.monitorCrashedMessage(jobId, error)),
+        this.logger.warn(messages.monitorCrashedMessage(job.id, error)),
       );
     }, everyMs);
     timer.unref();
-    return timer;
+    return { stop: () => clearInterval(timer) };
   }
 }
 
-type WorkerOutcome =
-  | { kind: 'settled' }
-  | {
-      kind: 'answered';
-      ending: (textSoFar: string) => Parameters<JobTracker['end']>[1];
-    };
+/** An ending, given what the job reported so far. */
+type EndingOf = (output: string) => JobEnding;
 
-function failedWith(reason: string): WorkerOutcome {
-  return {
-    kind: 'answered',
-    ending: (textSoFar) => ({
-      status: JobStatus.Failed,
-      statusText: appendLine(textSoFar, reason),
-    }),
-  };
-}
+type WorkerOutcome = EndingOf | 'done' | 'wait';
 
-/** What the worker's answer means for a job its handler did not end itself. */
-function outcomeOf(response: SelfResponse): WorkerOutcome {
+/** What the worker's answer means for a job whose handler did not end it. */
+function endingOf(response: SelfResponse): WorkerOutcome {
   // Another worker request claimed the job (a replay): not ours to end.
-  if (response.headers[BACKJOB_CLAIM_HEADER] === 'taken')
-    return { kind: 'settled' };
+  if (response.headers[BACKJOB_CLAIM_HEADER] === 'taken') return 'done';
   // The worker stored the final status itself.
-  if (response.headers[BACKJOB_SETTLED_HEADER] !== undefined)
-    return { kind: 'settled' };
-  if (response.status >= 200 && response.status < 300) {
-    return {
-      kind: 'answered',
-      ending: () => ({
-        status: JobStatus.Completed,
-        statusText: response.body,
-        progress: 100,
-      }),
-    };
-  }
-  return failedWith(
-    messages.workerFailedMessage(response.status, response.body),
-  );
+  if (response.headers[BACKJOB_SETTLED_HEADER] !== undefined) return 'done';
+  if (response.status >= 200 && response.status < 300)
+    return () => JobEndings.completed(response.body);
+  const reason = messages.workerFailedMessage(response.status, response.body);
+  return (output) => JobEndings.failed(output, reason);
 }

@@ -1,14 +1,19 @@
 import { Logger } from '@nestjs/common';
 import { BACKJOB_LOGGER_CONTEXT } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
+import { JobAbortedError } from '../errors/job-aborted.error.js';
 import { JobFailedException } from '../errors/job-failed.exception.js';
-import { JobStatus } from '../interfaces/job-status.enum.js';
+import {
+  JobEndings,
+  type JobEnding,
+} from '../lifecycle/job-lifecycle.js';
 import type { JobProgressChange } from '../storage/job-store.js';
-import { appendLine, type JobTracker } from '../storage/job-tracker.js';
+import type { JobTracker } from '../storage/job-tracker.js';
 
 /**
  * The state of one job while its action runs in a worker request: the output
- * it wrote, its progress, and the writes of both to the store.
+ * it wrote, its progress, the writes of both to the store, and the signal
+ * that tells the action to stop.
  *
  * `update()` never waits for the store: while one write is under way, later
  * changes are merged into the next one, so a slow database slows the bar,
@@ -22,12 +27,28 @@ export class JobRun {
   private pendingChange: JobProgressChange | null = null;
   private flushing: Promise<void> | null = null;
   private warnedAboutStore = false;
+  private readonly aborter = new AbortController();
+  private settle!: () => void;
+  /** Resolves once the action has returned or thrown and its ending was written (or fenced off). */
+  readonly done = new Promise<void>((resolve) => (this.settle = resolve));
 
   constructor(
     readonly jobId: string,
     private readonly tracker: JobTracker,
+    /** Called when a progress write found the job ended by someone else. */
+    private readonly onFenced: () => void = () => undefined,
     private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT),
   ) {}
+
+  /** Aborts when the job was cancelled, ended elsewhere or interrupted by a shutdown. */
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
+
+  /** True once the job's ending was decided, here or elsewhere. */
+  get hasEnded(): boolean {
+    return this.ended;
+  }
 
   /** Everything the action wrote so far. */
   get capturedOutput(): string {
@@ -56,11 +77,7 @@ export class JobRun {
 
   /** Completes the job now with `text`, or with the output so far. */
   async finish(text?: string): Promise<void> {
-    await this.end({
-      status: JobStatus.Completed,
-      statusText: text ?? this.finalText(),
-      progress: 100,
-    });
+    await this.end(JobEndings.completed(text ?? this.finalText()));
   }
 
   /** Ends the action at once; the worker records the failure. */
@@ -70,7 +87,11 @@ export class JobRun {
 
   /** The action returned: completes the job unless it ended already. */
   async settleSuccess(): Promise<void> {
-    await this.finish();
+    try {
+      await this.finish();
+    } finally {
+      this.settle();
+    }
   }
 
   /** The action threw: fails the job with the output so far and the reason. */
@@ -79,17 +100,30 @@ export class JobRun {
       error instanceof JobFailedException
         ? error.text
         : messages.describeError(error);
-    const statusText = reason
-      ? appendLine(this.finalText(), reason)
-      : this.finalText();
-    await this.end({ status: JobStatus.Failed, statusText });
+    try {
+      await this.end(JobEndings.failed(this.finalText(), reason));
+    } finally {
+      this.settle();
+    }
   }
 
-  private finalText(): string {
+  /**
+   * The job ended without this run (cancelled, timed out, interrupted):
+   * later writes are fenced off and the action's signal aborts.
+   */
+  abort(status: JobEnding['status'], reason: string): void {
+    this.ended = true;
+    this.pendingChange = null;
+    if (!this.aborter.signal.aborted)
+      this.aborter.abort(new JobAbortedError(this.jobId, status, reason));
+  }
+
+  /** The output with which the job ends, as far as it got. */
+  finalText(): string {
     return this.output || this.lastText || '';
   }
 
-  private async end(ending: Parameters<JobTracker['end']>[1]): Promise<void> {
+  private async end(ending: JobEnding): Promise<void> {
     if (this.ended) return;
     this.ended = true;
     this.pendingChange = null;
@@ -107,9 +141,10 @@ export class JobRun {
       const change = this.pendingChange;
       this.pendingChange = null;
       try {
-        // false: the job ended elsewhere (timed out); later writes are fenced.
-        if (!(await this.tracker.saveProgress(this.jobId, change)))
+        if (!(await this.tracker.saveProgress(this.jobId, change))) {
           this.ended = true;
+          this.onFenced();
+        }
       } catch (error) {
         if (!this.warnedAboutStore)
           this.logger.warn(messages.storeWriteFailedMessage(this.jobId, error));

@@ -1,6 +1,7 @@
 import {
   ConflictException,
   Injectable,
+  ServiceUnavailableException,
   type CallHandler,
   type ExecutionContext,
 } from '@nestjs/common';
@@ -21,22 +22,27 @@ import {
 import * as messages from '../backjob.messages.js';
 import { JobFailedException } from '../errors/job-failed.exception.js';
 import { JobTracker } from '../storage/job-tracker.js';
-import { JobRun } from './job-run.js';
+import { InstanceState } from './instance-state.js';
+import type { JobRun } from './job-run.js';
+import { RunningJobs } from './running-jobs.js';
 import { captureResponseWrites, valueToText } from './output-capture.js';
 import { JobFailedResponseException } from './job-failed-response.exception.js';
 
 /**
- * Step 3 of a job: the worker request runs the real handler. The job is
+ * Step 4 of a job: the worker request runs the real handler. The job is
  * claimed once (Started → InProgress, atomically: a replayed or doubled
  * worker request gets 409 and runs nothing), bound to the request's context
- * so that `update()` and friends apply to it, and ended with the handler's
- * output when it returns or throws (step 4).
+ * so that `update()`, `signal()` and friends apply to it, and ended with the
+ * handler's output when it returns or throws. A shutting-down instance
+ * claims nothing: the job is left to its monitor.
  */
 @Injectable()
 export class JobWorker {
   constructor(
     private readonly tracker: JobTracker,
     private readonly context: BackJobContext,
+    private readonly running: RunningJobs,
+    private readonly instance: InstanceState,
   ) {}
 
   handle(
@@ -48,6 +54,12 @@ export class JobWorker {
     const http = execution.switchToHttp();
     const request = http.getRequest<IncomingMessage>();
     const response = http.getResponse<ServerResponse>();
+    if (this.instance.shuttingDown) {
+      response.setHeader(BACKJOB_CLAIM_HEADER, 'shutdown');
+      return throwError(
+        () => new ServiceUnavailableException(messages.shuttingDownMessage()),
+      );
+    }
     return from(this.tracker.claim(jobId)).pipe(
       switchMap((claimed) => {
         if (!claimed) {
@@ -56,7 +68,7 @@ export class JobWorker {
             () => new ConflictException(messages.alreadyClaimedMessage()),
           );
         }
-        const run = new JobRun(jobId, this.tracker);
+        const run = this.running.start(jobId, () => dropConnection(request));
         captureResponseWrites(response, run, sendsOwnResponse);
         return this.runHandler(run, request, response, next);
       }),
@@ -98,11 +110,16 @@ export class JobWorker {
               );
             },
             error: (error: unknown) => {
-              // fail() is an expected ending, not a crash: answer without an error log.
+              // fail() and a stop on the job's aborted signal are expected
+              // endings, not crashes: answer without an error log.
               const answer =
                 error instanceof JobFailedException
                   ? new JobFailedResponseException(error.text)
-                  : error;
+                  : run.signal.aborted
+                    ? new JobFailedResponseException(
+                        messages.describeError(run.signal.reason),
+                      )
+                    : error;
               run.settleFailure(error).then(
                 () => (markSettled(), subscriber.error(answer)),
                 () => subscriber.error(answer),
@@ -112,4 +129,13 @@ export class JobWorker {
       );
     });
   }
+}
+
+/**
+ * Closes the worker request's connection, after a shutdown interrupted its
+ * handler: the server must not wait for an answer that may never come.
+ */
+function dropConnection(request: IncomingMessage): void {
+  const raw = (request as { raw?: IncomingMessage }).raw ?? request;
+  raw.socket?.destroy();
 }

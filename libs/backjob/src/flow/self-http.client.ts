@@ -1,9 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  RequestMethod,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, RequestMethod } from '@nestjs/common';
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
 import { isRouteExcluded } from '@nestjs/core/router/utils/exclude-route.util.js';
 import http, {
@@ -25,6 +20,8 @@ export interface SelfRequest {
   headers: OutgoingHttpHeaders;
   body?: string;
   signal?: AbortSignal;
+  /** Seconds within which the answer must have begun; then the request fails "no answer in N s". */
+  timeoutSeconds?: number;
 }
 
 export interface SelfResponse {
@@ -48,7 +45,7 @@ interface SelfTarget {
  * ~0.4 ms for `fetch()`).
  */
 @Injectable()
-export class SelfHttpClient implements OnApplicationShutdown {
+export class SelfHttpClient {
   private readonly httpAgent = new http.Agent({ keepAlive: true });
   private readonly httpsAgent: https.Agent;
 
@@ -115,10 +112,24 @@ export class SelfHttpClient implements OnApplicationShutdown {
           socketPath: target.socketPath,
           signal: request.signal,
         });
-        outgoing.on('error', reject);
-        outgoing.on('response', (response) =>
-          readResponse(response).then(resolve, reject),
-        );
+        const deadline =
+          request.timeoutSeconds === undefined
+            ? undefined
+            : setTimeout(
+                () =>
+                  outgoing.destroy(
+                    new Error(messages.noAnswerMessage(request.timeoutSeconds!)),
+                  ),
+                request.timeoutSeconds * 1000,
+              );
+        outgoing.on('error', (error) => {
+          clearTimeout(deadline);
+          reject(error);
+        });
+        outgoing.on('response', (response) => {
+          clearTimeout(deadline);
+          readResponse(response).then(resolve, reject);
+        });
         outgoing.end(request.body);
       } catch (error) {
         // e.g. a header value with CR/LF: Node throws before sending anything.
@@ -127,7 +138,8 @@ export class SelfHttpClient implements OnApplicationShutdown {
     });
   }
 
-  onApplicationShutdown(): void {
+  /** Closes the keep-alive connections; called last in a shutdown. */
+  close(): void {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }

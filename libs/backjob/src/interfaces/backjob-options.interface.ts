@@ -57,8 +57,10 @@ export interface BackJobModuleOptions {
   checkAndCreateTable?: boolean;
 
   /**
-   * Seconds without an update after which a running or waiting job is
-   * failed with "job timeout". Also the longest `delay` a job may have.
+   * Seconds without a sign of life after which a pending job is stale: a
+   * running one (no progress update) is failed with "job timeout"; a waiting
+   * one (its instance stopped renewing it, so it died) is taken over by
+   * another instance when it runs anonymously, else failed.
    *
    * Default: `60`.
    */
@@ -94,12 +96,52 @@ export interface BackJobModuleOptions {
   cleanupCron?: string;
 
   /**
-   * Seconds between two sweeps that fail timed-out jobs nobody reads,
-   * including those whose instance died.
+   * Seconds between two sweeps for stale jobs nobody reads, including those
+   * whose instance died. Every instance also sweeps as it boots.
+   *
+   * Default: half of `errorTimeout`, so that a dead instance's job ends
+   * within 1.5 × `errorTimeout`.
+   */
+  sweepInterval?: number;
+
+  /**
+   * How many jobs run at once in this instance. The others wait in the
+   * store as Started (no socket, no open request) and start in order as
+   * running ones end; delayed jobs wait the same way.
+   *
+   * Default: `20`.
+   */
+  maxConcurrentJobs?: number;
+
+  /**
+   * Seconds that running handlers get to finish when the app shuts down
+   * (`enableShutdownHooks()` and SIGTERM, or `app.close()`). Then their
+   * `signal()` aborts and their jobs fail "interrupted by shutdown". Keep it
+   * below the time your orchestrator waits before SIGKILL (10 s for
+   * `docker stop`). `0` interrupts them at once.
+   *
+   * Default: `5`.
+   */
+  shutdownGracePeriod?: number;
+
+  /**
+   * Seconds within which an internal request must be answered: the monitor
+   * request's acknowledgement (so `start()` never hangs on a base URL that
+   * does not answer), and the worker request's claim of its job. A job
+   * whose request is not answered in time fails "no answer in N s".
    *
    * Default: `10`.
    */
-  sweepInterval?: number;
+  requestTimeout?: number;
+
+  /**
+   * Hand each job to a monitor through a signed HTTP request to `baseUrl`,
+   * so that whichever instance answers runs it, instead of monitoring it in
+   * this instance with no round trip.
+   *
+   * Default: `true` when `baseUrl` is set, else `false`.
+   */
+  monitorRequest?: boolean;
 
   /**
    * Where internal requests go, e.g. `'http://127.0.0.1:3000'` or a load

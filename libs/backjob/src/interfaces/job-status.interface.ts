@@ -1,4 +1,4 @@
-import type { JobStatus } from './job-status.enum.js';
+import type { JobStatus } from '../lifecycle/job-lifecycle.js';
 
 /** What `getStatus()` and `watch()` tell about a job: its public fields only. */
 export interface JobStatusSnapshot {
@@ -14,7 +14,7 @@ export interface JobStatusSnapshot {
   startTime: Date;
   /** The last change of progress, output or status. */
   updatedTime: Date;
-  /** When it completed or failed; `null` while it runs. */
+  /** When it ended (completed, failed or cancelled); `null` while it is pending. */
   endTime: Date | null;
   /**
    * Estimated seconds until the job completes, counted from the moment the

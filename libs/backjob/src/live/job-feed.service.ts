@@ -13,7 +13,8 @@ import type { JobRecord } from '../storage/job-store.js';
 import { JobTracker } from '../storage/job-tracker.js';
 import { JobChangeRelay } from './job-change.relay.js';
 import { JobFeed, type JobFeedSources } from './job-feed.js';
-import { isStalled, toJobSnapshot } from './job-snapshot.js';
+import { isStalled } from '../lifecycle/job-lifecycle.js';
+import { toJobSnapshot } from './job-snapshot.js';
 import { ProgressEstimator } from './progress-estimator.js';
 
 /**

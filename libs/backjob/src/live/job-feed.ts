@@ -1,13 +1,13 @@
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
-import { isFinalStatus } from '../interfaces/job-status.enum.js';
-import type { JobStatusSnapshot } from '../interfaces/job-status.interface.js';
-import type { JobRecord } from '../storage/job-store.js';
 import {
+  isFinalStatus,
   isStalled,
   lastSignOfLife,
   stallTime,
-  toJobSnapshot,
-} from './job-snapshot.js';
+} from '../lifecycle/job-lifecycle.js';
+import type { JobStatusSnapshot } from '../interfaces/job-status.interface.js';
+import type { JobRecord } from '../storage/job-store.js';
+import { toJobSnapshot } from './job-snapshot.js';
 import { ProgressEstimator } from './progress-estimator.js';
 
 /** What a feed needs from the rest of the module. */

@@ -1,6 +1,5 @@
-import { JobStatus } from '../interfaces/job-status.enum.js';
+import { isStalled, JobStatus } from '../lifecycle/job-lifecycle.js';
 import type { JobRecord } from '../storage/job-store.js';
-import { isStalled } from './job-snapshot.js';
 import { ProgressEstimator } from './progress-estimator.js';
 
 const START = 1_800_000_000_000;
@@ -17,6 +16,7 @@ function job(change: Partial<JobRecord>): JobRecord {
     request: '{}',
     statusText: '',
     mergeKey: null,
+    anonymous: true,
     ...change,
   };
 }

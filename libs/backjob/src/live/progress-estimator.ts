@@ -1,4 +1,4 @@
-import { JobStatus } from '../interfaces/job-status.enum.js';
+import { isFinalStatus, JobStatus } from '../lifecycle/job-lifecycle.js';
 import type { JobRecord } from '../storage/job-store.js';
 
 /**
@@ -35,8 +35,7 @@ export class ProgressEstimator {
 
   /** Adds the job's current state as a sample and estimates from the window. */
   estimate(job: JobRecord, now: number): ProgressEstimate {
-    if (job.status === JobStatus.Completed || job.status === JobStatus.Failed)
-      return endedEstimate(job);
+    if (isFinalStatus(job.status)) return endedEstimate(job);
     if (job.status === JobStatus.Started) return { eta: null, rate: null };
     this.add(job);
     const last = this.samples[this.samples.length - 1];

@@ -15,16 +15,25 @@ import {
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { BackJobConfigurationError } from '../errors/backjob-configuration.error.js';
+import { JobQueue } from '../flow/job-queue.js';
+import {
+  retentionRules,
+  staleVerdict,
+  sweepIntervalSeconds,
+} from '../lifecycle/job-lifecycle.js';
 import { JobTracker } from '../storage/job-tracker.js';
 
 const SWEEP_NAME = 'backjob:timeout-sweep';
 const CLEANUP_NAME = 'backjob:backlog-cleanup';
-const DAY_MS = 24 * 60 * 60 * 1000;
+// Stale jobs handled per sweep, so that one sweep never holds the store long.
+const SWEEP_BATCH = 500;
 
 /**
- * Keeps the table honest without anyone reading it: a sweep fails jobs that
- * timed out (also those of an instance that died), and a cron deletes old
- * finished jobs. Both run on the app's own `ScheduleModule`.
+ * Keeps the table honest without anyone reading it: a sweep (at boot, then
+ * every `sweepInterval`) ends the jobs that went stale — those of an
+ * instance that died, too — or takes over the anonymous ones that never
+ * started, and a cron deletes old finished jobs. Both run on the app's own
+ * `ScheduleModule`.
  */
 @Injectable()
 export class JobMaintenanceService
@@ -36,6 +45,7 @@ export class JobMaintenanceService
     @Inject(BACKJOB_RESOLVED_OPTIONS)
     private readonly options: ResolvedBackJobOptions,
     private readonly tracker: JobTracker,
+    private readonly queue: JobQueue,
     @Optional() private readonly scheduler?: SchedulerRegistry,
   ) {}
 
@@ -44,7 +54,7 @@ export class JobMaintenanceService
       throw new BackJobConfigurationError(messages.missingSchedulerMessage());
     const sweep = setInterval(
       () => void this.sweep(),
-      this.options.sweepInterval * 1000,
+      this.sweepSeconds * 1000,
     );
     sweep.unref();
     this.scheduler.addInterval(SWEEP_NAME, sweep);
@@ -54,6 +64,15 @@ export class JobMaintenanceService
       start: true,
     });
     this.scheduler.addCronJob(CLEANUP_NAME, cleanup as never);
+    // The jobs of an instance that died while this one was down.
+    void this.sweep();
+  }
+
+  private get sweepSeconds(): number {
+    return sweepIntervalSeconds(
+      this.options.errorTimeout,
+      this.options.sweepInterval,
+    );
   }
 
   beforeApplicationShutdown(): void {
@@ -63,14 +82,24 @@ export class JobMaintenanceService
       this.scheduler.deleteCronJob(CLEANUP_NAME);
   }
 
-  /** Fails the jobs that timed out; returns how many. Never throws. */
+  /**
+   * Ends the stale jobs, or takes over those it may run here; returns how
+   * many it ended or took. Never throws.
+   */
   async sweep(): Promise<number> {
     try {
-      return await this.tracker.failStaleJobs();
+      let handled = 0;
+      for (const job of await this.tracker.findStale(SWEEP_BATCH)) {
+        if (staleVerdict(job).action === 'take-over') {
+          if (!(await this.tracker.takeOver(job))) continue;
+          this.logger.log(messages.takenOverMessage(job.id));
+          this.queue.admitStored(job, {});
+          handled++;
+        } else if (await this.tracker.endIfStale(job)) handled++;
+      }
+      return handled;
     } catch (error) {
-      this.logger.warn(
-        messages.sweepFailedMessage(error, this.options.sweepInterval),
-      );
+      this.logger.warn(messages.sweepFailedMessage(error, this.sweepSeconds));
       return 0;
     }
   }
@@ -81,12 +110,13 @@ export class JobMaintenanceService
    * many were deleted. Never throws.
    */
   async cleanup(): Promise<number> {
-    const now = Date.now();
-    const before = (days: number) => (days > 0 ? now - days * DAY_MS : null);
     try {
       return await this.tracker.deleteEnded(
-        before(this.options.backlogDays),
-        before(this.options.allBacklogDays),
+        retentionRules(
+          Date.now(),
+          this.options.backlogDays,
+          this.options.allBacklogDays,
+        ),
       );
     } catch (error) {
       this.logger.warn(messages.cleanupFailedMessage(error));

@@ -1,11 +1,15 @@
 import { QueryFailedError, type Repository } from 'typeorm';
 import { BackgroundJobEntity } from '../entities/background-job.entity.js';
 import { JobStatements } from './job-statements.js';
-import { JobStatus } from '../interfaces/job-status.enum.js';
+import {
+  isPendingStatus,
+  PENDING_STATUSES,
+  WAITING_STATUSES,
+  type JobEnding,
+  type RetentionRule,
+} from '../lifecycle/job-lifecycle.js';
 import {
   JobStore,
-  PENDING_STATUSES,
-  type JobEnding,
   type JobProgressChange,
   type JobRecord,
 } from './job-store.js';
@@ -67,7 +71,7 @@ export class DatabaseJobStore extends JobStore {
     // FOUND_ROWS flag (mysql2 sets it, but a user may not): an update that
     // writes the same values in the same millisecond reports 0.
     const job = await this.find(id);
-    return job !== null && PENDING_STATUSES.includes(job.status);
+    return job !== null && isPendingStatus(job.status);
   }
 
   async end(id: string, ending: JobEnding, now: number): Promise<boolean> {
@@ -90,42 +94,43 @@ export class DatabaseJobStore extends JobStore {
     return rows.map((row) => row.id);
   }
 
-  async deleteEnded(
-    completedBefore: number | null,
-    allBefore: number | null,
-  ): Promise<number> {
-    let deleted = 0;
-    if (completedBefore !== null) {
-      deleted += await this.deleteWhere(
-        'status = :status AND end_time < :before',
-        {
-          status: JobStatus.Completed,
-          before: completedBefore,
-        },
-      );
-    }
-    if (allBefore !== null) {
-      deleted += await this.deleteWhere(
-        'status IN (:...ended) AND end_time < :before',
-        {
-          ended: [JobStatus.Completed, JobStatus.Failed],
-          before: allBefore,
-        },
-      );
-    }
-    return deleted;
+  async touchWaiting(ids: readonly string[], time: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.repository
+      .createQueryBuilder()
+      .update()
+      .set({ updatedTime: time })
+      .where('id IN (:...ids)', { ids })
+      .andWhere('status IN (:...waiting)', { waiting: WAITING_STATUSES })
+      .execute();
   }
 
-  private async deleteWhere(
-    where: string,
-    parameters: Record<string, unknown>,
-  ): Promise<number> {
+  async takeOver(id: string, cutoff: number, now: number): Promise<boolean> {
     const result = await this.repository
       .createQueryBuilder()
-      .delete()
-      .where(where, parameters)
+      .update()
+      .set({ updatedTime: now })
+      .where('id = :id', { id })
+      .andWhere('status IN (:...waiting)', { waiting: WAITING_STATUSES })
+      .andWhere('updated_time < :cutoff AND start_time < :cutoff', { cutoff })
       .execute();
-    return result.affected ?? 0;
+    return result.affected === 1;
+  }
+
+  async deleteEnded(rules: readonly RetentionRule[]): Promise<number> {
+    let deleted = 0;
+    for (const rule of rules) {
+      const result = await this.repository
+        .createQueryBuilder()
+        .delete()
+        .where('status IN (:...statuses) AND end_time < :before', {
+          statuses: rule.statuses,
+          before: rule.endedBefore,
+        })
+        .execute();
+      deleted += result.affected ?? 0;
+    }
+    return deleted;
   }
 }
 

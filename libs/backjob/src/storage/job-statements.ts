@@ -1,8 +1,14 @@
 import type { DataSource, ObjectLiteral } from 'typeorm';
-import { JobStatus } from '../interfaces/job-status.enum.js';
-import type { JobEnding, JobProgressChange, JobRecord } from './job-store.js';
+import {
+  CLAIMABLE_STATUSES,
+  ENDABLE_STATUSES,
+  JobStatus,
+  PROGRESS_STATUSES,
+} from '../lifecycle/job-lifecycle.js';
+import type { JobEnding } from '../lifecycle/job-lifecycle.js';
+import type { JobProgressChange, JobRecord } from './job-store.js';
 
-const PENDING = `(${JobStatus.Started}, ${JobStatus.InProgress})`;
+const inList = (statuses: readonly JobStatus[]) => `(${statuses.join(', ')})`;
 
 /** Columns in the order the statements read and write them. */
 const COLUMNS = [
@@ -16,6 +22,7 @@ const COLUMNS = [
   ['request', 'request'],
   ['statusText', 'status_text'],
   ['mergeKey', 'merge_key'],
+  ['anonymous', 'anonymous'],
 ] as const satisfies readonly (readonly [keyof JobRecord, string])[];
 
 /** What a statement did: its rows, or how many rows it changed. */
@@ -53,14 +60,16 @@ export class JobStatements {
     const columns = COLUMNS.map(([, column]) => escape(column));
     this.insert = `INSERT INTO ${this.table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => p(i + 1)).join(', ')})`;
     this.find = `SELECT ${columns.join(', ')} FROM ${this.table} WHERE id = ${p(1)}`;
-    this.claim = `UPDATE ${this.table} SET status = ${JobStatus.InProgress}, updated_time = ${p(1)} WHERE id = ${p(2)} AND status = ${JobStatus.Started}`;
+    this.claim = `UPDATE ${this.table} SET status = ${JobStatus.InProgress}, updated_time = ${p(1)} WHERE id = ${p(2)} AND status IN ${inList(CLAIMABLE_STATUSES)}`;
     this.end =
       `UPDATE ${this.table} SET status = ${p(1)}, status_text = ${p(2)}, progress = COALESCE(${p(3)}, progress), ` +
-      `end_time = ${p(4)}, updated_time = ${p(5)}, merge_key = NULL WHERE id = ${p(6)} AND status IN ${PENDING}`;
+      `end_time = ${p(4)}, updated_time = ${p(5)}, merge_key = NULL WHERE id = ${p(6)} AND status IN ${inList(ENDABLE_STATUSES)}`;
   }
 
   insertValues(job: JobRecord): unknown[] {
-    return COLUMNS.map(([property]) => job[property]);
+    return COLUMNS.map(([property]) =>
+      property === 'anonymous' ? Number(job.anonymous) : job[property],
+    );
   }
 
   endValues(id: string, ending: JobEnding, now: number): unknown[] {
@@ -92,7 +101,7 @@ export class JobStatements {
         ([column], i) => `${this.escape(column)} = ${p(i + 1)}`,
       );
       assignments.push(`${this.escape('updated_time')} = ${p(set.length + 1)}`);
-      sql = `UPDATE ${this.table} SET ${assignments.join(', ')} WHERE id = ${p(set.length + 2)} AND status IN ${PENDING}`;
+      sql = `UPDATE ${this.table} SET ${assignments.join(', ')} WHERE id = ${p(set.length + 2)} AND status IN ${inList(PROGRESS_STATUSES)}`;
       this.progressStatements.set(key, sql);
     }
     return [sql, [...set.map(([, value]) => value), now, id]];
@@ -111,6 +120,7 @@ export class JobStatements {
       request: row.request,
       statusText: row.status_text,
       mergeKey: row.merge_key,
+      anonymous: Number(row.anonymous) === 1,
     };
   }
 

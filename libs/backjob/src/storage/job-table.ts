@@ -24,6 +24,7 @@ export function jobTable(
       { name: 'request', type: longText },
       { name: 'status_text', type: longText },
       { name: 'merge_key', type: 'varchar', length: '64', isNullable: true },
+      { name: 'anonymous', type: 'smallint', default: 0 },
     ],
     indices: jobTableIndexes(tableName),
   });

@@ -7,27 +7,43 @@ import {
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
-import { JobStatus, isFinalStatus } from '../interfaces/job-status.enum.js';
+import {
+  isStale,
+  staleCutoff,
+  staleVerdict,
+  type JobEnding,
+  type RetentionRule,
+} from '../lifecycle/job-lifecycle.js';
 import {
   JobStore,
-  type JobEnding,
   type JobProgressChange,
   type JobRecord,
 } from './job-store.js';
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FINAL_WRITE_ATTEMPTS = 4;
+// Ids written per heartbeat statement, so that a long queue never makes one huge statement.
+const TOUCH_BATCH = 500;
+
+/** A job that this instance ended, as it was written. */
+export interface JobEndedEvent {
+  id: string;
+  ending: JobEnding;
+}
 
 /**
  * Every read and transition of a job goes through here: it keeps hostile ids
- * away from the store, applies the timeout rule, retries final writes through
- * a short database blip and tells watchers what changed.
+ * away from the store, applies the staleness rule as jobs are read, retries
+ * final writes through a short database blip and tells the rest of the
+ * instance what changed.
  */
 @Injectable()
 export class JobTracker {
   private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT);
   /** Ids of jobs that changed in this instance, as soon as the write is done. */
   readonly changes = new Subject<string>();
+  /** Jobs that this instance ended, as soon as the ending is stored. */
+  readonly endings = new Subject<JobEndedEvent>();
 
   constructor(
     @Inject(BACKJOB_JOB_STORE) private readonly store: JobStore,
@@ -41,8 +57,9 @@ export class JobTracker {
 
   /**
    * Records a job, or returns the pending identical one (see
-   * `JobStore.insert`) — unless that one timed out unnoticed, which is
-   * failed first so that the new request gets a job that will run.
+   * `JobStore.insert`) — unless that one is stale and cannot be taken
+   * over, which is ended first so that the new request gets a job that will
+   * run.
    */
   async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
     const result = await this.store.insert(job);
@@ -51,40 +68,37 @@ export class JobTracker {
       return result;
     }
     const pending = await this.store.find(result.id);
-    if (!pending || !this.isStale(pending)) return result;
-    await this.failTimedOut(pending);
+    if (!pending || !(await this.endIfStale(pending))) return result;
     return this.insert(job);
   }
 
   /**
-   * The job, after failing it with "job timeout" when it is pending and had
-   * no update for `errorTimeout`. `null` for an unknown or malformed id.
+   * The job, after ending it when it is stale and cannot be taken over (a
+   * stale waiting anonymous job is left to the sweep, which takes it).
+   * `null` for an unknown or malformed id.
    */
   async read(id: unknown): Promise<JobRecord | null> {
     if (!JobTracker.isJobId(id)) return null;
     const job = await this.store.find(id);
-    if (!job || !this.isStale(job)) return job;
-    await this.failTimedOut(job);
+    if (!job || !(await this.endIfStale(job))) return job;
     return this.store.find(id);
   }
 
-  /** Fails a pending job with "job timeout" after what it wrote so far. */
-  async failTimedOut(job: JobRecord): Promise<boolean> {
-    return this.end(job.id, {
-      status: JobStatus.Failed,
-      statusText: appendLine(job.statusText, messages.jobTimeoutMessage()),
-    });
+  /** Ends a stale job as the lifecycle says; true when it was ended. */
+  async endIfStale(job: JobRecord): Promise<boolean> {
+    if (!this.isStale(job)) return false;
+    const verdict = staleVerdict(job);
+    if (verdict.action !== 'end') return false;
+    return this.end(job.id, verdict.ending);
   }
 
-  /** Reads without the timeout rule, for the monitor that enforces it itself. */
+  /** Reads without the staleness rule, for callers that apply it themselves. */
   find(id: string): Promise<JobRecord | null> {
     return this.store.find(id);
   }
 
   isStale(job: JobRecord, now = Date.now()): boolean {
-    if (isFinalStatus(job.status)) return false;
-    const cutoff = now - this.options.errorTimeout * 1000;
-    return job.updatedTime < cutoff && job.startTime < cutoff;
+    return isStale(job, now, this.options.errorTimeout);
   }
 
   async claim(id: string): Promise<boolean> {
@@ -107,7 +121,10 @@ export class JobTracker {
     for (let attempt = 1; ; attempt++) {
       try {
         const ended = await this.store.end(id, ending, Date.now());
-        if (ended) this.changes.next(id);
+        if (ended) {
+          this.changes.next(id);
+          this.endings.next({ id, ending });
+        }
         return ended;
       } catch (error) {
         if (attempt >= FINAL_WRITE_ATTEMPTS) {
@@ -119,27 +136,34 @@ export class JobTracker {
     }
   }
 
-  /** Fails every pending job that timed out; returns how many. */
-  async failStaleJobs(): Promise<number> {
-    const cutoff = Date.now() - this.options.errorTimeout * 1000;
-    let failed = 0;
-    for (const id of await this.store.findStale(cutoff, 500)) {
-      if (await this.read(id).then((job) => job?.status === JobStatus.Failed))
-        failed++;
-    }
-    return failed;
+  /** Renews the sign of life of jobs waiting in this instance (or releases them). */
+  async touchWaiting(ids: readonly string[], time: number): Promise<void> {
+    for (let from = 0; from < ids.length; from += TOUCH_BATCH)
+      await this.store.touchWaiting(ids.slice(from, from + TOUCH_BATCH), time);
   }
 
-  deleteEnded(
-    completedBefore: number | null,
-    allBefore: number | null,
-  ): Promise<number> {
-    return this.store.deleteEnded(completedBefore, allBefore);
+  /** Takes a stale waiting job over for this instance; false when another was first. */
+  takeOver(job: JobRecord, now = Date.now()): Promise<boolean> {
+    return this.store.takeOver(
+      job.id,
+      staleCutoff(now, this.options.errorTimeout),
+      now,
+    );
   }
-}
 
-/** Adds a line to a job's text, keeping what the action wrote before it. */
-export function appendLine(text: string, line: string): string {
-  if (!text) return line;
-  return text.endsWith('\n') ? `${text}${line}` : `${text}\n${line}`;
+  /** The stale jobs of every instance, read. */
+  async findStale(limit: number, now = Date.now()): Promise<JobRecord[]> {
+    const ids = await this.store.findStale(
+      staleCutoff(now, this.options.errorTimeout),
+      limit,
+    );
+    const jobs = await Promise.all(ids.map((id) => this.store.find(id)));
+    return jobs.filter((job): job is JobRecord => job !== null);
+  }
+
+  deleteEnded(rules: readonly RetentionRule[]): Promise<number> {
+    return rules.length === 0
+      ? Promise.resolve(0)
+      : this.store.deleteEnded(rules);
+  }
 }

@@ -1,0 +1,133 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import * as messages from '../backjob.messages.js';
+import {
+  isFinalStatus,
+  JobEndings,
+  type JobEnding,
+} from '../lifecycle/job-lifecycle.js';
+import { JobChangeRelay } from '../live/job-change.relay.js';
+import { JobTracker } from '../storage/job-tracker.js';
+import { JobRun } from './job-run.js';
+
+interface RunningJob {
+  run: JobRun;
+  /** Changes made to the job by other instances. */
+  remote: Subscription;
+  /** Lets go of the worker request, so that a shutdown is not held by it. */
+  release: () => void;
+  settled: boolean;
+}
+
+/** What a drain did. */
+export interface DrainResult {
+  /** Handlers that ended by themselves within the grace period. */
+  drained: number;
+  /** Handlers still running when it was over: failed "interrupted by shutdown". */
+  interrupted: number;
+  /** The jobs of both. */
+  jobIds: Set<string>;
+}
+
+/**
+ * The handlers running in this instance. Each one's signal aborts as soon as
+ * its job ends without it: at once when this instance ended it (a cancel,
+ * `fail(text, id)`, a timeout, a shutdown), and when another instance did,
+ * as soon as its change arrives (Redis push, or polling every
+ * `watchPollInterval`).
+ */
+@Injectable()
+export class RunningJobs implements OnModuleDestroy {
+  private readonly runs = new Map<string, RunningJob>();
+  private readonly endings: Subscription;
+
+  constructor(
+    private readonly tracker: JobTracker,
+    private readonly relay: JobChangeRelay,
+  ) {
+    this.endings = tracker.endings.subscribe(({ id, ending }) =>
+      this.endedElsewhere(id, ending),
+    );
+  }
+
+  /** How many handlers run here now. */
+  get size(): number {
+    return this.runs.size;
+  }
+
+  /** Starts the run of a claimed job; `release` drops its worker request. */
+  start(jobId: string, release: () => void): JobRun {
+    const run = new JobRun(jobId, this.tracker, () => void this.check(jobId));
+    const entry: RunningJob = {
+      run,
+      release,
+      settled: false,
+      remote: this.relay
+        .remoteChanges(jobId)
+        .subscribe(() => void this.check(jobId)),
+    };
+    this.runs.set(jobId, entry);
+    void run.done.then(() => {
+      entry.settled = true;
+      entry.remote.unsubscribe();
+      this.runs.delete(jobId);
+    });
+    return run;
+  }
+
+  /**
+   * Waits up to `graceMs` for the running handlers, then fails those still
+   * running with "interrupted by shutdown", aborts their signals and lets
+   * go of their requests.
+   */
+  async drain(graceMs: number): Promise<DrainResult> {
+    const entries = [...this.runs.values()];
+    const jobIds = new Set(entries.map((entry) => entry.run.jobId));
+    if (entries.length === 0) return { drained: 0, interrupted: 0, jobIds };
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(entries.map((entry) => entry.run.done)),
+      new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+    ]);
+    clearTimeout(timer);
+    const left = entries.filter((entry) => !entry.settled);
+    await Promise.all(left.map((entry) => this.interrupt(entry)));
+    return {
+      drained: entries.length - left.length,
+      interrupted: left.length,
+      jobIds,
+    };
+  }
+
+  onModuleDestroy(): void {
+    this.endings.unsubscribe();
+  }
+
+  private async interrupt(entry: RunningJob): Promise<void> {
+    const ending = JobEndings.interrupted(entry.run.finalText());
+    try {
+      await this.tracker.end(entry.run.jobId, ending);
+    } finally {
+      this.abort(entry.run, ending);
+      entry.release();
+    }
+  }
+
+  private endedElsewhere(id: string, ending: JobEnding): void {
+    const entry = this.runs.get(id);
+    if (entry && !entry.run.hasEnded) this.abort(entry.run, ending);
+  }
+
+  private async check(id: string): Promise<void> {
+    const entry = this.runs.get(id);
+    if (!entry || entry.run.signal.aborted) return;
+    const job = await this.tracker.find(id).catch(() => null);
+    if (job && isFinalStatus(job.status))
+      this.abort(entry.run, { status: job.status, statusText: job.statusText });
+  }
+
+  private abort(run: JobRun, ending: JobEnding): void {
+    const why = ending.statusText.split('\n').pop() || messages.endedElsewhereReason();
+    run.abort(ending.status, messages.jobAbortedMessage(run.jobId, why));
+  }
+}
