@@ -163,7 +163,7 @@ describe('a job from start() to its end (SQLite)', () => {
 
   it('fails a job whose route does not exist, naming the URL it tried', async () => {
     const id = await t.backjob.start('work/no-such-route');
-    const status = await t.backjob.getStatus(id);
+    const status = await waitForJob(t.backjob, id);
     expect(status?.status).toBe(JobStatus.Failed);
     expect(status?.statusText).toContain(`${t.url}/work/no-such-route`);
     expect(status?.statusText).toContain('404');

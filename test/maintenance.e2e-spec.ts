@@ -1,6 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { BackgroundWorker, BackJobService, JobStatus } from 'nestjs-backjob';
+import {
+  ENDING_TEXTS,
+  isFinalStatus,
+} from '../libs/backjob/src/lifecycle/job-lifecycle.js';
+import { JobMaintenanceService } from '../libs/backjob/src/maintenance/job-maintenance.service.js';
 import { BACKJOB_JOB_STORE } from '../libs/backjob/src/backjob.constants.js';
 import type { JobStore } from '../libs/backjob/src/storage/job-store.js';
 import { JobTracker } from '../libs/backjob/src/storage/job-tracker.js';
@@ -10,7 +15,15 @@ import {
   waitForJob,
   type TestApp,
 } from './fixtures/test-app.js';
-import { sleep } from './fixtures/work.controller.js';
+import {
+  ClientController,
+  sleep,
+  startAsClient,
+} from './fixtures/work.controller.js';
+
+// A caller's cookie: a job that forwards it runs as a user, so it cannot be
+// taken over by another instance when the one holding it dies.
+const AS_USER = { cookie: 'session=someone' };
 
 @Controller('slow')
 class SlowController {
@@ -56,13 +69,13 @@ describe('errorTimeout, enforced three ways', () => {
   });
   afterAll(() => dead.close());
 
-  it('(a) reading a job that had no update for errorTimeout fails it with "job timeout"', async () => {
+  it('(a) reading a job whose instance died before it started fails it, when it runs as a user', async () => {
     const t = await createTestApp({
-      controllers: [SlowController],
+      controllers: [SlowController, ClientController],
       backjob: { baseUrl: dead.url, errorTimeout: 0.3, sweepInterval: 3600 },
     });
     try {
-      const id = await t.backjob.start('slow');
+      const id = await startAsClient(t.url, AS_USER, 'slow');
       expect((await t.backjob.getStatus(id))?.status).toBe(JobStatus.Started);
       await sleep(400);
       expect((await t.app.get(JobTracker).find(id))?.status).toBe(
@@ -70,7 +83,7 @@ describe('errorTimeout, enforced three ways', () => {
       );
       expect(await t.backjob.getStatus(id)).toMatchObject({
         status: JobStatus.Failed,
-        statusText: 'job timeout',
+        statusText: ENDING_TEXTS.instanceLost,
       });
     } finally {
       await t.close();
@@ -96,16 +109,52 @@ describe('errorTimeout, enforced three ways', () => {
     }
   });
 
-  it('(c) the sweep fails timed-out jobs that nobody reads, e.g. of an instance that died', async () => {
+  it('(c) the sweep fails the jobs of an instance that died that nobody reads', async () => {
     const t = await createTestApp({
-      controllers: [SlowController],
+      controllers: [SlowController, ClientController],
       backjob: { baseUrl: dead.url, errorTimeout: 0.3, sweepInterval: 0.2 },
     });
     try {
-      const id = await t.backjob.start('slow');
+      const id = await startAsClient(t.url, AS_USER, 'slow');
       const row = await waitForRow(t, id, JobStatus.Failed);
-      expect(row.statusText).toBe('job timeout');
+      expect(row.statusText).toBe(ENDING_TEXTS.instanceLost);
       expect(row.endTime).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('(d) the sweep takes over an anonymous job whose instance died before it started, and runs it', async () => {
+    const t = await createTestApp({
+      controllers: [SlowController],
+      backjob: { errorTimeout: 0.3, sweepInterval: 3600 },
+    });
+    try {
+      // The row a dead instance left: waiting, anonymous, no heartbeat since.
+      const id = crypto.randomUUID();
+      const then = Date.now() - 1000;
+      await t.app.get<JobStore>(BACKJOB_JOB_STORE).insert({
+        id,
+        scope: '',
+        progress: 0,
+        status: JobStatus.Started,
+        startTime: then,
+        updatedTime: then,
+        endTime: null,
+        request: JSON.stringify({
+          method: 'GET',
+          path: '/slow/quick',
+          query: '',
+        }),
+        statusText: '',
+        mergeKey: null,
+        anonymous: true,
+      });
+      expect(await t.app.get(JobMaintenanceService).sweep()).toBe(1);
+      const row = await waitForRow(t, id, JobStatus.Completed);
+      expect(row.statusText).toBe('quick');
+      // Another sweep finds nothing: it was taken once.
+      expect(await t.app.get(JobMaintenanceService).sweep()).toBe(0);
     } finally {
       await t.close();
     }
@@ -113,14 +162,14 @@ describe('errorTimeout, enforced three ways', () => {
 
   it('a new identical request does not merge into a job that timed out unnoticed', async () => {
     const t = await createTestApp({
-      controllers: [SlowController],
+      controllers: [SlowController, ClientController],
       backjob: { baseUrl: dead.url, errorTimeout: 0.3, sweepInterval: 3600 },
     });
     try {
-      const first = await t.backjob.start('slow');
-      expect(await t.backjob.start('slow')).toBe(first);
+      const first = await startAsClient(t.url, AS_USER, 'slow');
+      expect(await startAsClient(t.url, AS_USER, 'slow')).toBe(first);
       await sleep(400);
-      const second = await t.backjob.start('slow');
+      const second = await startAsClient(t.url, AS_USER, 'slow');
       expect(second).not.toBe(first);
       expect((await t.app.get(JobTracker).find(first))?.status).toBe(
         JobStatus.Failed,
@@ -163,11 +212,11 @@ describe('backlog cleanup', () => {
       request: '{}',
       statusText: '',
       mergeKey: null,
+      anonymous: true,
     });
     if (status === JobStatus.InProgress) await store.claim(id, then);
-    if (status === JobStatus.Completed || status === JobStatus.Failed) {
+    if (isFinalStatus(status))
       await store.end(id, { status, statusText: '' }, then);
-    }
     return id;
   }
 

@@ -82,7 +82,8 @@ describe('where internal requests go', () => {
       httpsOptions: tls,
     });
     try {
-      const status = await strict.backjob.getStatus(
+      const status = await waitForJob(
+        strict.backjob,
         await strict.backjob.start('where'),
       );
       expect(status?.status).toBe(JobStatus.Failed);

@@ -39,15 +39,17 @@ describe('errorTimeout: no job stays pending', () => {
     expect(await t.backjob.getStatus(id)).toEqual(failed);
   });
 
-  it('refuses a delay longer than errorTimeout and records nothing', async () => {
-    await expect(t.backjob.start('work/object', { delay: 5 })).rejects.toThrow(
-      /longest delay is errorTimeout \(1 s\)/,
-    );
+  it('refuses a delay that is not a finite number of 0 or more, and records nothing', async () => {
+    for (const delay of ['5', -3, Number.NaN, Infinity, null])
+      await expect(
+        t.backjob.start('work/object', { delay: delay as number }),
+      ).rejects.toThrow(/the delay is a number of seconds, 0 or more/);
   });
 
-  it('treats a negative delay as none', async () => {
-    const id = await t.backjob.start('work/object', { delay: -3 });
-    const status = await waitForJob(t.backjob, id);
+  it('keeps a job delayed beyond errorTimeout alive while it waits, then runs it', async () => {
+    const id = await t.backjob.start('work/object', { delay: 1.6 });
+    const status = await waitForJob(t.backjob, id, undefined, 8000);
     expect(status.status).toBe(JobStatus.Completed);
+    expect(status.statusText).toContain('"answer":42');
   });
 });

@@ -84,8 +84,11 @@ export const monitorRefusedMessage = (url: string, answer: string) =>
 export const answeredMessage = (status: number, body: string) =>
   `it was answered ${status}${body ? `: ${body.slice(0, 2000)}` : ''}`;
 
-export const workerFailedMessage = (status: number, body: string) =>
-  `The worker request failed: ${answeredMessage(status, body)}`;
+export const workerFailedMessage = (
+  url: string,
+  status: number,
+  body: string,
+) => `The worker request to ${url} failed: ${answeredMessage(status, body)}`;
 
 export const workerUnreachableMessage = (url: string, why: string) =>
   `The worker request to ${url} failed: ${why}`;

@@ -121,13 +121,24 @@ function validate(options: ResolvedBackJobOptions): void {
     options.sweepInterval !== undefined &&
     !(isFiniteNumber(options.sweepInterval) && options.sweepInterval > 0)
   )
-    fail(messages.positiveNumberMessage('sweepInterval', options.sweepInterval));
+    fail(
+      messages.positiveNumberMessage('sweepInterval', options.sweepInterval),
+    );
   if (
     !Number.isInteger(options.maxConcurrentJobs) ||
     options.maxConcurrentJobs < 1
   )
-    fail(messages.positiveIntegerMessage('maxConcurrentJobs', options.maxConcurrentJobs));
-  for (const name of ['backlogDays', 'allBacklogDays', 'shutdownGracePeriod'] as const) {
+    fail(
+      messages.positiveIntegerMessage(
+        'maxConcurrentJobs',
+        options.maxConcurrentJobs,
+      ),
+    );
+  for (const name of [
+    'backlogDays',
+    'allBacklogDays',
+    'shutdownGracePeriod',
+  ] as const) {
     if (!isFiniteNumber(options[name]) || options[name] < 0) {
       fail(messages.nonNegativeNumberMessage(name, options[name]));
     }

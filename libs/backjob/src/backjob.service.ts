@@ -133,7 +133,8 @@ export class BackJobService {
    * job that had ended already or does not exist.
    */
   async cancel(id: string, reason?: string): Promise<boolean> {
-    const why = reason === undefined ? undefined : String(reason).slice(0, 1000);
+    const why =
+      reason === undefined ? undefined : String(reason).slice(0, 1000);
     const cancelled = await this.endById(id, (output) =>
       JobEndings.cancelled(output, why),
     );

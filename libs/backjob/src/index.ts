@@ -31,7 +31,9 @@ export type {
 /** Errors the module throws to your code. */
 export {
   BackJobConfigurationError,
+  BackJobShutdownError,
   InvalidJobRequestError,
+  JobAbortedError,
   JobFailedException,
   JobNotFoundError,
   JobWatchStoppedError,

@@ -24,6 +24,7 @@ export class InstanceState {
 
   /** Throws `BackJobShutdownError` once the shutdown has begun. */
   assertRunning(): void {
-    if (this.stopping) throw new BackJobShutdownError(messages.shuttingDownMessage());
+    if (this.stopping)
+      throw new BackJobShutdownError(messages.shuttingDownMessage());
   }
 }

@@ -50,7 +50,10 @@ export class JobDrain implements BeforeApplicationShutdown {
       .abandonMonitors()
       .filter((id) => !jobIds.has(id)).length;
     this.client.close();
-    if (drained + interrupted + elsewhere + waiting.released + waiting.failed > 0)
+    if (
+      drained + interrupted + elsewhere + waiting.released + waiting.failed >
+      0
+    )
       this.logger.log(
         messages.drainedMessage({
           drained,

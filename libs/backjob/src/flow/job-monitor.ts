@@ -63,7 +63,8 @@ export class JobMonitor {
     const watchdog = this.startWatchdog(job, stop);
     try {
       const outcome = await this.sendWorker(job, stop);
-      if (typeof outcome === 'function') await this.endIfPending(job.id, outcome);
+      if (typeof outcome === 'function')
+        await this.endIfPending(job.id, outcome);
       else if (outcome === 'wait' && !stop.signal.aborted)
         await this.untilEnded(stop);
     } catch (error) {
@@ -107,7 +108,7 @@ export class JobMonitor {
       });
       if (response.headers[BACKJOB_CLAIM_HEADER] === 'shutdown')
         return this.notRunBeforeShutdown(job);
-      return endingOf(response);
+      return endingOf(response, this.client.describeTarget(request));
     } catch (error) {
       if (stop.signal.aborted) return 'done';
       const current = await this.tracker.find(job.id);
@@ -187,13 +188,17 @@ type EndingOf = (output: string) => JobEnding;
 type WorkerOutcome = EndingOf | 'done' | 'wait';
 
 /** What the worker's answer means for a job whose handler did not end it. */
-function endingOf(response: SelfResponse): WorkerOutcome {
+function endingOf(response: SelfResponse, url: string): WorkerOutcome {
   // Another worker request claimed the job (a replay): not ours to end.
   if (response.headers[BACKJOB_CLAIM_HEADER] === 'taken') return 'done';
   // The worker stored the final status itself.
   if (response.headers[BACKJOB_SETTLED_HEADER] !== undefined) return 'done';
   if (response.status >= 200 && response.status < 300)
     return () => JobEndings.completed(response.body);
-  const reason = messages.workerFailedMessage(response.status, response.body);
+  const reason = messages.workerFailedMessage(
+    url,
+    response.status,
+    response.body,
+  );
   return (output) => JobEndings.failed(output, reason);
 }

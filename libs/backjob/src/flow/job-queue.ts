@@ -5,7 +5,10 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
-import { BACKJOB_LOGGER_CONTEXT, BACKJOB_RESOLVED_OPTIONS } from '../backjob.constants.js';
+import {
+  BACKJOB_LOGGER_CONTEXT,
+  BACKJOB_RESOLVED_OPTIONS,
+} from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import {
@@ -103,7 +106,10 @@ export class JobQueue implements OnApplicationBootstrap {
    * the credentials it forwarded. Never throws.
    */
   admitFromMonitorRequest(id: string, headers: IncomingHttpHeaders): void {
-    const forwarded = pickForwardedHeaders(headers, this.options.forwardHeaders);
+    const forwarded = pickForwardedHeaders(
+      headers,
+      this.options.forwardHeaders,
+    );
     this.tracker.find(id).then(
       (job) => job && this.admitStored(job, forwarded),
       (error: unknown) =>
@@ -198,7 +204,9 @@ export class JobQueue implements OnApplicationBootstrap {
     await this.tracker
       .touchWaiting(released, RELEASED_SIGN_OF_LIFE)
       .catch((error: unknown) =>
-        this.logger.warn(messages.heartbeatFailedMessage(released.length, error)),
+        this.logger.warn(
+          messages.heartbeatFailedMessage(released.length, error),
+        ),
       );
     await Promise.all(
       credentialed.map((job) =>

@@ -3,10 +3,7 @@ import { BACKJOB_LOGGER_CONTEXT } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import { JobAbortedError } from '../errors/job-aborted.error.js';
 import { JobFailedException } from '../errors/job-failed.exception.js';
-import {
-  JobEndings,
-  type JobEnding,
-} from '../lifecycle/job-lifecycle.js';
+import { JobEndings, type JobEnding } from '../lifecycle/job-lifecycle.js';
 import type { JobProgressChange } from '../storage/job-store.js';
 import type { JobTracker } from '../storage/job-tracker.js';
 

@@ -127,7 +127,8 @@ export class RunningJobs implements OnModuleDestroy {
   }
 
   private abort(run: JobRun, ending: JobEnding): void {
-    const why = ending.statusText.split('\n').pop() || messages.endedElsewhereReason();
+    const why =
+      ending.statusText.split('\n').pop() || messages.endedElsewhereReason();
     run.abort(ending.status, messages.jobAbortedMessage(run.jobId, why));
   }
 }

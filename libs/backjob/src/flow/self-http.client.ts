@@ -118,7 +118,9 @@ export class SelfHttpClient {
             : setTimeout(
                 () =>
                   outgoing.destroy(
-                    new Error(messages.noAnswerMessage(request.timeoutSeconds!)),
+                    new Error(
+                      messages.noAnswerMessage(request.timeoutSeconds!),
+                    ),
                   ),
                 request.timeoutSeconds * 1000,
               );

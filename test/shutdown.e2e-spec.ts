@@ -1,0 +1,280 @@
+// SQLite only: child processes of the lifecycle app share one SQLite file
+// (declared in vitest.config.ts's SQLITE_ONLY).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JobStatus } from 'nestjs-backjob';
+import { shuttingDownMessage } from '../libs/backjob/src/backjob.messages.js';
+import { BackJobShutdownError } from '../libs/backjob/src/errors/index.js';
+import { ENDING_TEXTS } from '../libs/backjob/src/lifecycle/job-lifecycle.js';
+import type { AppBuild } from './fixtures/app-process.js';
+import { gates, GatedWorkController } from './fixtures/gated-work.controller.js';
+import {
+  buildLifecycleApp,
+  pollUntil,
+  readJobs,
+  readRecord,
+  startLifecycleApp,
+  type LifecycleProcess,
+} from './fixtures/lifecycle-process.js';
+import { createTestApp, waitForJob } from './fixtures/test-app.js';
+
+const PENDING = [JobStatus.Started, JobStatus.InProgress];
+
+let build: AppBuild;
+let dir: string;
+let children: LifecycleProcess[] = [];
+
+beforeAll(() => {
+  build = buildLifecycleApp();
+}, 180_000);
+
+afterAll(() => build?.remove());
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'backjob-shutdown-'));
+});
+
+afterEach(async () => {
+  await Promise.all(children.map((child) => child.kill('SIGKILL')));
+  children = [];
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function files() {
+  return {
+    sqliteFile: join(dir, 'jobs.sqlite'),
+    recordFile: join(dir, 'record.jsonl'),
+  };
+}
+
+async function child(
+  options: Parameters<typeof startLifecycleApp>[1]['options'],
+): Promise<LifecycleProcess> {
+  const started = await startLifecycleApp(build, { ...files(), options });
+  children.push(started);
+  return started;
+}
+
+/** Waits until the handler of job `name` runs in `app`. */
+function entered(app: LifecycleProcess, name: string) {
+  return pollUntil(
+    () =>
+      readRecord(files().recordFile).find(
+        (e) => e.event === 'entered' && e.name === name && e.pid === app.child.pid,
+      ),
+    () => `the handler of ${name} did not start:\n${app.output()}`,
+  );
+}
+
+/** The shutdown has begun once the child's start() is refused with BackJobShutdownError. */
+function shutdownBegun(app: LifecycleProcess) {
+  return pollUntil(
+    async () =>
+      (await app.probeStart().catch(() => '')) === 'BackJobShutdownError',
+    () => `start() was never refused:\n${app.output()}`,
+  );
+}
+
+/** The child's one summary line of the shutdown. */
+function summaryLine(app: LifecycleProcess): string {
+  const lines = app
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('BackJob shut down:'));
+  expect(lines, app.output()).toHaveLength(1);
+  return lines[0];
+}
+
+function report(figure: string): void {
+  if (process.env.BACKJOB_TEST_LOGS) console.log(figure);
+}
+
+describe('graceful shutdown on SIGTERM (SQLite, child processes)', () => {
+  it('lets a running job that ends within the grace period complete, then exits', async () => {
+    const app = await child({ shutdownGracePeriod: 5 });
+    const id = await app.startJob('drained', { anonymous: true });
+    await entered(app, 'drained');
+
+    const killedAt = Date.now();
+    app.child.kill('SIGTERM');
+    // Released only once the drain holds it, so that it is the drain that
+    // waits for it, not a handler that ended before the shutdown.
+    await shutdownBegun(app);
+    await app.openGate('drained');
+    await app.exited;
+    const exitMs = Date.now() - killedAt;
+    report(`drain: exited ${exitMs} ms after SIGTERM`);
+
+    const job = readJobs(files().sqliteFile).get(id)!;
+    expect(job.status, app.output()).toBe(JobStatus.Completed);
+    expect(job.status_text).toBe('done:drained');
+    expect(summaryLine(app)).toContain(
+      'BackJob shut down: 1 running job(s) finished, 0 interrupted',
+    );
+    // It did not sit out the grace period.
+    expect(exitMs).toBeLessThan(5000);
+  });
+
+  it('interrupts a handler that outlives the grace period, lets go of the waiting jobs, and a new instance takes the anonymous one over', async () => {
+    const graceSeconds = 1;
+    const app = await child({
+      shutdownGracePeriod: graceSeconds,
+      maxConcurrentJobs: 1,
+      errorTimeout: 5,
+    });
+    const stubborn = await app.startJob('stubborn', {
+      cookie: 'session=stubborn',
+      ignoreSignal: true,
+    });
+    await entered(app, 'stubborn');
+    // Queued behind it (maxConcurrentJobs: 1): one as the user, one anonymous.
+    const asUser = await app.startJob('as-user', { cookie: 'session=user' });
+    const anonymous = await app.startJob('anonymous', {
+      cookie: 'session=user',
+      anonymous: true,
+    });
+    const before = readJobs(files().sqliteFile);
+    expect(before.get(stubborn)?.status).toBe(JobStatus.InProgress);
+    expect(before.get(asUser)).toMatchObject({
+      status: JobStatus.Started,
+      anonymous: 0,
+    });
+    expect(before.get(anonymous)).toMatchObject({
+      status: JobStatus.Started,
+      anonymous: 1,
+    });
+
+    const killedAt = Date.now();
+    app.child.kill('SIGTERM');
+    await app.exited;
+    const exitMs = Date.now() - killedAt;
+    report(`interrupt: exited ${exitMs} ms after SIGTERM (grace 1 s)`);
+    // The grace period, then at most a second for the drain to end the job
+    // and the server and the database to close; 2.5 s more for a loaded
+    // machine to tear the process down (Node's own exit takes ~50-100 ms).
+    expect(exitMs, app.output()).toBeLessThan(
+      graceSeconds * 1000 + 1000 + 2500,
+    );
+    // The drain did wait for the handler before interrupting it.
+    expect(exitMs).toBeGreaterThanOrEqual(graceSeconds * 1000);
+
+    const rows = readJobs(files().sqliteFile);
+    expect(rows.get(stubborn)?.status, app.output()).toBe(JobStatus.Failed);
+    expect(rows.get(stubborn)?.status_text.endsWith(ENDING_TEXTS.interrupted)).toBe(
+      true,
+    );
+    expect(rows.get(asUser)).toMatchObject({
+      status: JobStatus.Failed,
+      status_text: ENDING_TEXTS.notStartedBeforeShutdown,
+    });
+    // Left Started for another instance, with a sign of life so old that
+    // the next sweep takes it.
+    expect(rows.get(anonymous)).toMatchObject({
+      status: JobStatus.Started,
+      updated_time: 0,
+    });
+    // Nothing else of that instance is left pending.
+    const pending = [...rows.values()].filter((row) =>
+      PENDING.includes(row.status),
+    );
+    expect(pending.map((row) => row.id)).toEqual([anonymous]);
+
+    // The handler's signal aborted, with the shutdown as its reason.
+    const aborted = readRecord(files().recordFile).find(
+      (e) => e.event === 'aborted' && e.name === 'stubborn',
+    );
+    expect(aborted, app.output()).toMatchObject({ aborted: true });
+    expect(aborted?.reason).toContain(ENDING_TEXTS.interrupted);
+    // The job's own cookie reached the handler: it ran as the user.
+    expect(
+      readRecord(files().recordFile).find(
+        (e) => e.event === 'entered' && e.name === 'stubborn',
+      )?.cookie,
+    ).toBe('session=stubborn');
+
+    expect(summaryLine(app)).toContain(
+      'BackJob shut down: 0 running job(s) finished, 1 interrupted after the 1 s grace period, 1 left for other instances, 1 waiting job(s) failed',
+    );
+
+    // A new instance on the same file: its boot sweep takes the released
+    // job over and runs it.
+    const next = await child({ errorTimeout: 5, maxConcurrentJobs: 1 });
+    await next.openGate('anonymous');
+    const done = await pollUntil(
+      () => {
+        const row = readJobs(files().sqliteFile).get(anonymous);
+        return row && !PENDING.includes(row.status) && row;
+      },
+      () => `the released job was not taken over:\n${next.output()}`,
+    );
+    expect(done, next.output()).toMatchObject({
+      status: JobStatus.Completed,
+      status_text: 'done:anonymous',
+    });
+    const runs = readRecord(files().recordFile).filter(
+      (e) => e.event === 'entered' && e.name === 'anonymous',
+    );
+    expect(runs.map((e) => e.pid)).toEqual([next.child.pid]);
+    // It ran anonymously, as it was started.
+    expect(runs[0].cookie).toBeUndefined();
+  });
+});
+
+describe('start() during and after a shutdown (in-process)', () => {
+  it('rejects with BackJobShutdownError, never a database error', async () => {
+    const t = await createTestApp({
+      controllers: [GatedWorkController],
+      store: 'sqlite',
+    });
+    let closing: Promise<void> | undefined;
+    try {
+      const held = await t.backjob.start({
+        route: 'gated/hold',
+        query: { name: 'shutdown-held' },
+      });
+      await pollUntil(
+        () => gates.reached.has('shutdown-held'),
+        () => 'the held handler did not start',
+      );
+      closing = t.close();
+      // An invalid delay is refused before anything is recorded, so that
+      // polling leaves no job behind; once the shutdown begins, the
+      // shutdown is what start() reports.
+      await pollUntil(
+        () =>
+          t.backjob.start('gated/quick', { delay: -1 }).then(
+            () => false,
+            (error: unknown) => error instanceof BackJobShutdownError,
+          ),
+        () => 'start() was never refused during the shutdown',
+      );
+      // During: the held handler still runs.
+      const during = await t.backjob.start('gated/quick').then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(during).toBeInstanceOf(BackJobShutdownError);
+      expect((during as Error).message).toBe(shuttingDownMessage());
+      expect((during as Error).name).toBe('BackJobShutdownError');
+      expect(await t.backjob.getStatus(held)).toMatchObject({
+        status: JobStatus.InProgress,
+      });
+      gates.open('shutdown-held');
+      await waitForJob(t.backjob, held);
+      await closing;
+      closing = undefined;
+
+      // After: the app, and its database, are closed (and its file deleted).
+      const after = await t.backjob.start('gated/quick').then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(after).toBeInstanceOf(BackJobShutdownError);
+      expect((after as Error).message).toBe(shuttingDownMessage());
+    } finally {
+      gates.open('shutdown-held');
+      await (closing ?? t.close().catch(() => undefined));
+    }
+  });
+});
