@@ -19,6 +19,9 @@ const SQLITE_ONLY = [
   'test/storage-options.e2e-spec.ts',
   'test/package.e2e-spec.ts',
   'test/browser.e2e-spec.ts',
+  'test/shutdown.e2e-spec.ts',
+  'test/instance-death.e2e-spec.ts',
+  'test/burst.e2e-spec.ts',
 ];
 // Tests that need PostgreSQL and Redis together, run once, in that project.
 const POSTGRES_AND_REDIS_ONLY = [

@@ -2,13 +2,15 @@
 // (declared in vitest.config.ts's SQLITE_ONLY).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { JobStatus } from 'nestjs-backjob';
+import { dirname, join } from 'node:path';
+import { BackJobShutdownError, JobStatus } from 'nestjs-backjob';
 import { shuttingDownMessage } from '../libs/backjob/src/backjob.messages.js';
-import { BackJobShutdownError } from '../libs/backjob/src/errors/index.js';
 import { ENDING_TEXTS } from '../libs/backjob/src/lifecycle/job-lifecycle.js';
 import type { AppBuild } from './fixtures/app-process.js';
-import { gates, GatedWorkController } from './fixtures/gated-work.controller.js';
+import {
+  gates,
+  GatedWorkController,
+} from './fixtures/gated-work.controller.js';
 import {
   buildLifecycleApp,
   pollUntil,
@@ -17,7 +19,7 @@ import {
   startLifecycleApp,
   type LifecycleProcess,
 } from './fixtures/lifecycle-process.js';
-import { createTestApp, waitForJob } from './fixtures/test-app.js';
+import { createTestApp } from './fixtures/test-app.js';
 
 const PENDING = [JobStatus.Started, JobStatus.InProgress];
 
@@ -61,7 +63,8 @@ function entered(app: LifecycleProcess, name: string) {
   return pollUntil(
     () =>
       readRecord(files().recordFile).find(
-        (e) => e.event === 'entered' && e.name === name && e.pid === app.child.pid,
+        (e) =>
+          e.event === 'entered' && e.name === name && e.pid === app.child.pid,
       ),
     () => `the handler of ${name} did not start:\n${app.output()}`,
   );
@@ -87,7 +90,7 @@ function summaryLine(app: LifecycleProcess): string {
 }
 
 function report(figure: string): void {
-  if (process.env.BACKJOB_TEST_LOGS) console.log(figure);
+  if (process.env.BACKJOB_TEST_FIGURES) console.log(figure);
 }
 
 describe('graceful shutdown on SIGTERM (SQLite, child processes)', () => {
@@ -161,9 +164,9 @@ describe('graceful shutdown on SIGTERM (SQLite, child processes)', () => {
 
     const rows = readJobs(files().sqliteFile);
     expect(rows.get(stubborn)?.status, app.output()).toBe(JobStatus.Failed);
-    expect(rows.get(stubborn)?.status_text.endsWith(ENDING_TEXTS.interrupted)).toBe(
-      true,
-    );
+    expect(
+      rows.get(stubborn)?.status_text.endsWith(ENDING_TEXTS.interrupted),
+    ).toBe(true);
     expect(rows.get(asUser)).toMatchObject({
       status: JobStatus.Failed,
       status_text: ENDING_TEXTS.notStartedBeforeShutdown,
@@ -198,20 +201,30 @@ describe('graceful shutdown on SIGTERM (SQLite, child processes)', () => {
     );
 
     // A new instance on the same file: its boot sweep takes the released
-    // job over and runs it.
-    const next = await child({ errorTimeout: 5, maxConcurrentJobs: 1 });
+    // job over and runs it. Its errorTimeout is long, so that only the
+    // release (not the job's age) can make the job stale this early.
+    const restartAt = Date.now();
+    const next = await child({ errorTimeout: 30, maxConcurrentJobs: 1 });
     await next.openGate('anonymous');
     const done = await pollUntil(
       () => {
         const row = readJobs(files().sqliteFile).get(anonymous);
         return row && !PENDING.includes(row.status) && row;
       },
-      () => `the released job was not taken over:\n${next.output()}`,
+      () =>
+        `the boot sweep did not take the released job over: ${JSON.stringify(
+          readJobs(files().sqliteFile).get(anonymous),
+        )}\n${next.output()}`,
+      10_000,
+    );
+    report(
+      `takeover: completed ${done.end_time! - restartAt} ms after the restart began`,
     );
     expect(done, next.output()).toMatchObject({
       status: JobStatus.Completed,
       status_text: 'done:anonymous',
     });
+    expect(next.output()).toContain(`BackJob took over job ${anonymous}`);
     const runs = readRecord(files().recordFile).filter(
       (e) => e.event === 'entered' && e.name === 'anonymous',
     );
@@ -223,9 +236,11 @@ describe('graceful shutdown on SIGTERM (SQLite, child processes)', () => {
 
 describe('start() during and after a shutdown (in-process)', () => {
   it('rejects with BackJobShutdownError, never a database error', async () => {
+    const table = 'bj_shutdown_start';
     const t = await createTestApp({
       controllers: [GatedWorkController],
       store: 'sqlite',
+      backjob: { tableName: table },
     });
     let closing: Promise<void> | undefined;
     try {
@@ -237,7 +252,7 @@ describe('start() during and after a shutdown (in-process)', () => {
         () => gates.reached.has('shutdown-held'),
         () => 'the held handler did not start',
       );
-      closing = t.close();
+      closing = t.app.close();
       // An invalid delay is refused before anything is recorded, so that
       // polling leaves no job behind; once the shutdown begins, the
       // shutdown is what start() reports.
@@ -255,17 +270,23 @@ describe('start() during and after a shutdown (in-process)', () => {
         (error: unknown) => error,
       );
       expect(during).toBeInstanceOf(BackJobShutdownError);
-      expect((during as Error).message).toBe(shuttingDownMessage());
       expect((during as Error).name).toBe('BackJobShutdownError');
-      expect(await t.backjob.getStatus(held)).toMatchObject({
-        status: JobStatus.InProgress,
-      });
+      expect((during as Error).message).toBe(shuttingDownMessage());
+      expect(readJobs(t.sqliteFile, table).get(held)?.status).toBe(
+        JobStatus.InProgress,
+      );
       gates.open('shutdown-held');
-      await waitForJob(t.backjob, held);
       await closing;
       closing = undefined;
+      // Drained: the held job completed, and nothing else was recorded.
+      const rows = readJobs(t.sqliteFile, table);
+      expect([...rows.keys()]).toEqual([held]);
+      expect(rows.get(held)).toMatchObject({
+        status: JobStatus.Completed,
+        status_text: 'released:shutdown-held',
+      });
 
-      // After: the app, and its database, are closed (and its file deleted).
+      // After: the app and its database are closed.
       const after = await t.backjob.start('gated/quick').then(
         () => null,
         (error: unknown) => error,
@@ -274,7 +295,9 @@ describe('start() during and after a shutdown (in-process)', () => {
       expect((after as Error).message).toBe(shuttingDownMessage());
     } finally {
       gates.open('shutdown-held');
-      await (closing ?? t.close().catch(() => undefined));
+      if (closing) await closing.catch(() => undefined);
+      // Closed above: only its SQLite directory is left to delete.
+      rmSync(dirname(t.sqliteFile), { recursive: true, force: true });
     }
   });
 });

@@ -173,15 +173,16 @@ export interface JobTimes {
 }
 
 /**
- * The fields whose latest value is a job's last sign of life: an update, or
- * its start time when that is later (a delayed job is not late before it was
- * due). A store that cannot compute a maximum compares each to the cutoff.
+ * The fields whose latest value is a job's last sign of life. Only its last
+ * update: a running job updates it with its progress, and the instance that
+ * holds a waiting job (delayed or queued) renews it with a heartbeat, so a
+ * job that waits is never stale while its instance lives, however long it
+ * waits. A list, so that a store that cannot compute a maximum compares
+ * each field to the cutoff.
  */
-export const SIGN_OF_LIFE_FIELDS = ['startTime', 'updatedTime'] as const;
+export const SIGN_OF_LIFE_FIELDS = ['updatedTime'] as const;
 
-export function lastSignOfLife(
-  job: Pick<JobTimes, 'startTime' | 'updatedTime'>,
-) {
+export function lastSignOfLife(job: Pick<JobTimes, 'updatedTime'>): number {
   return Math.max(...SIGN_OF_LIFE_FIELDS.map((field) => job[field]));
 }
 
@@ -208,7 +209,7 @@ export function isStale(
 
 /** When a pending job counts as stalled, a hint before it is stale: after half of `errorTimeout`. */
 export function stallTime(
-  job: Pick<JobTimes, 'startTime' | 'updatedTime'>,
+  job: Pick<JobTimes, 'updatedTime'>,
   errorTimeoutSeconds: number,
 ): number {
   return lastSignOfLife(job) + errorTimeoutSeconds * 500;
@@ -226,7 +227,8 @@ export function isStalled(
 
 /**
  * The sign of life of a waiting job that its instance let go at shutdown: so
- * old that the next sweep of any instance finds it stale and takes it.
+ * old that the next sweep of any instance (one that boots, too) finds it
+ * stale and takes it over, keeping its start time, so its delay too.
  */
 export const RELEASED_SIGN_OF_LIFE = 0;
 
