@@ -163,6 +163,7 @@ describe('backlog cleanup', () => {
       request: '{}',
       statusText: '',
       mergeKey: null,
+      anonymous: true,
     });
     if (status === JobStatus.InProgress) await store.claim(id, then);
     if (status === JobStatus.Completed || status === JobStatus.Failed) {

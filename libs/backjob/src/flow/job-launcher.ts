@@ -74,6 +74,7 @@ export class JobLauncher {
       request: JSON.stringify(normalized),
       statusText: '',
       mergeKey: merge ? this.mergeKey(normalized, scope, forwarded) : null,
+      anonymous: Object.keys(forwarded).length === 0,
     });
     if (!merged) await this.handToMonitor(id, normalized, forwarded);
     return id;

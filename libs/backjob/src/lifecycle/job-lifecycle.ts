@@ -26,9 +26,7 @@ export enum JobStatus {
 
 /** A status a job never leaves. */
 export type FinalStatus =
-  | JobStatus.Completed
-  | JobStatus.Failed
-  | JobStatus.Cancelled;
+  JobStatus.Completed | JobStatus.Failed | JobStatus.Cancelled;
 
 /** The statuses a job can still leave. */
 export const PENDING_STATUSES: readonly JobStatus[] = [
@@ -181,7 +179,9 @@ export interface JobTimes {
  */
 export const SIGN_OF_LIFE_FIELDS = ['startTime', 'updatedTime'] as const;
 
-export function lastSignOfLife(job: Pick<JobTimes, 'startTime' | 'updatedTime'>) {
+export function lastSignOfLife(
+  job: Pick<JobTimes, 'startTime' | 'updatedTime'>,
+) {
   return Math.max(...SIGN_OF_LIFE_FIELDS.map((field) => job[field]));
 }
 
@@ -219,7 +219,9 @@ export function isStalled(
   now: number,
   errorTimeoutSeconds: number,
 ): boolean {
-  return isPendingStatus(job.status) && now >= stallTime(job, errorTimeoutSeconds);
+  return (
+    isPendingStatus(job.status) && now >= stallTime(job, errorTimeoutSeconds)
+  );
 }
 
 /**
@@ -230,8 +232,7 @@ export const RELEASED_SIGN_OF_LIFE = 0;
 
 /** What a sweep does with a stale job. */
 export type StaleVerdict =
-  | { action: 'take-over' }
-  | { action: 'end'; ending: JobEnding };
+  { action: 'take-over' } | { action: 'end'; ending: JobEnding };
 
 /**
  * A stale job that never ran and runs anonymously is taken by the instance

@@ -17,6 +17,7 @@ function job(change: Partial<JobRecord>): JobRecord {
     request: '{}',
     statusText: '',
     mergeKey: null,
+    anonymous: false,
     ...change,
   };
 }

@@ -15,11 +15,11 @@ import {
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { BackJobConfigurationError } from '../errors/backjob-configuration.error.js';
+import { retentionRules } from '../lifecycle/job-lifecycle.js';
 import { JobTracker } from '../storage/job-tracker.js';
 
 const SWEEP_NAME = 'backjob:timeout-sweep';
 const CLEANUP_NAME = 'backjob:backlog-cleanup';
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Keeps the table honest without anyone reading it: a sweep fails jobs that
@@ -81,12 +81,13 @@ export class JobMaintenanceService
    * many were deleted. Never throws.
    */
   async cleanup(): Promise<number> {
-    const now = Date.now();
-    const before = (days: number) => (days > 0 ? now - days * DAY_MS : null);
     try {
       return await this.tracker.deleteEnded(
-        before(this.options.backlogDays),
-        before(this.options.allBacklogDays),
+        retentionRules(
+          Date.now(),
+          this.options.backlogDays,
+          this.options.allBacklogDays,
+        ),
       );
     } catch (error) {
       this.logger.warn(messages.cleanupFailedMessage(error));

@@ -7,10 +7,14 @@ import {
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
-import { JobStatus, isFinalStatus } from '../interfaces/job-status.enum.js';
+import {
+  isFinalStatus,
+  JobStatus,
+  type JobEnding,
+  type RetentionRule,
+} from '../lifecycle/job-lifecycle.js';
 import {
   JobStore,
-  type JobEnding,
   type JobProgressChange,
   type JobRecord,
 } from './job-store.js';
@@ -130,11 +134,8 @@ export class JobTracker {
     return failed;
   }
 
-  deleteEnded(
-    completedBefore: number | null,
-    allBefore: number | null,
-  ): Promise<number> {
-    return this.store.deleteEnded(completedBefore, allBefore);
+  deleteEnded(rules: readonly RetentionRule[]): Promise<number> {
+    return this.store.deleteEnded(rules);
   }
 }
 
