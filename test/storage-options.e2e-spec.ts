@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   BackgroundWorker,
-  BackJobMigration,
+  BackJobMigrations,
   BackJobModule,
   BackJobService,
   JobStatus,
@@ -69,7 +69,7 @@ describe('storage options', () => {
     }
   });
 
-  it('without checkAndCreateTable, a missing table is reported at boot, and BackJobMigration creates it', async () => {
+  it('without checkAndCreateTable, a missing table is reported at boot, and BackJobMigrations create it', async () => {
     const file = newSqliteFile();
     const logger = new RecordingLogger();
     const app = await bootApp(
@@ -79,7 +79,7 @@ describe('storage options', () => {
             type: 'better-sqlite3',
             database: file,
             autoLoadEntities: true,
-            migrations: [BackJobMigration],
+            migrations: BackJobMigrations,
           }),
           ScheduleModule.forRoot(),
           BackJobModule.forRoot({ key: TEST_KEY, checkAndCreateTable: false }),
@@ -100,6 +100,7 @@ describe('storage options', () => {
       expect(
         (await waitForJob(backjob, await backjob.start('ping'))).status,
       ).toBe(JobStatus.Completed);
+      await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       expect(tableNames(file)).not.toContain('e_background_job');
     } finally {
