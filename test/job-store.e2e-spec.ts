@@ -61,6 +61,7 @@ const stores: TestAppStore[] =
   current === 'sqlite' ? ['sqlite', 'memory', 'sqlite+memory'] : [current];
 
 describe.each(stores)('the job store on %s', (store) => {
+  const DAY = 24 * 60 * 60 * 1000;
   let t: TestApp;
   let jobs: JobStore;
   beforeAll(async () => {
@@ -199,17 +200,6 @@ describe.each(stores)('the job store on %s', (store) => {
     expect(stale).not.toContain(delayed.id);
     expect(stale).not.toContain(ended.id);
   });
-});
-
-describe.each(stores)('the job store on %s, for the lifecycle', (store) => {
-  const DAY = 24 * 60 * 60 * 1000;
-  let t: TestApp;
-  let jobs: JobStore;
-  beforeAll(async () => {
-    t = await createTestApp({ controllers: [NoRoutes], store });
-    jobs = storeOf(t);
-  });
-  afterAll(() => t.close());
 
   it('keeps whether a job runs anonymously', async () => {
     const anonymous = newJob({ anonymous: true });
