@@ -9,7 +9,19 @@ import {
   BackJobModule,
   JobStatus,
 } from 'nestjs-backjob';
-import { BACKJOB_JOB_STORE } from '../libs/backjob/src/backjob.constants.js';
+import {
+  BACKJOB_JOB_STORE,
+  BACKJOB_RESOLVED_OPTIONS,
+} from '../libs/backjob/src/backjob.constants.js';
+import type { ResolvedBackJobOptions } from '../libs/backjob/src/backjob.options.js';
+import {
+  JobEndings,
+  RELEASED_SIGN_OF_LIFE,
+  type JobEnding,
+  type RetentionRule,
+  retentionRules,
+  staleCutoff,
+} from '../libs/backjob/src/lifecycle/job-lifecycle.js';
 import type {
   JobRecord,
   JobStore,
@@ -34,6 +46,7 @@ function newJob(overrides: Partial<JobRecord> = {}): JobRecord {
     request: JSON.stringify({ method: 'GET', path: '/x' }),
     statusText: '',
     mergeKey: null,
+    anonymous: false,
     ...overrides,
   };
 }
@@ -48,6 +61,7 @@ const stores: TestAppStore[] =
   current === 'sqlite' ? ['sqlite', 'memory', 'sqlite+memory'] : [current];
 
 describe.each(stores)('the job store on %s', (store) => {
+  const DAY = 24 * 60 * 60 * 1000;
   let t: TestApp;
   let jobs: JobStore;
   beforeAll(async () => {
@@ -185,6 +199,164 @@ describe.each(stores)('the job store on %s', (store) => {
     expect(stale).not.toContain(updated.id);
     expect(stale).not.toContain(delayed.id);
     expect(stale).not.toContain(ended.id);
+  });
+
+  it('keeps whether a job runs anonymously', async () => {
+    const anonymous = newJob({ anonymous: true });
+    const asUser = newJob({ anonymous: false });
+    await jobs.insert(anonymous);
+    await jobs.insert(asUser);
+    expect(await jobs.find(anonymous.id)).toEqual(anonymous);
+    expect(await jobs.find(asUser.id)).toEqual(asUser);
+    await jobs.claim(anonymous.id, Date.now());
+    expect((await jobs.find(anonymous.id))?.anonymous).toBe(true);
+  });
+
+  it.each([
+    ['a waiting job', false],
+    ['a running job', true],
+  ])('ends %s as cancelled, after which it is fenced off', async (_, run) => {
+    const job = newJob({ mergeKey: randomUUID().replaceAll('-', '') });
+    await jobs.insert(job);
+    if (run) await jobs.claim(job.id, Date.now());
+    const ending = JobEndings.cancelled('so far', 'no longer needed');
+    expect(await jobs.end(job.id, ending, Date.now())).toBe(true);
+    const cancelled = await jobs.find(job.id);
+    expect(cancelled).toMatchObject({
+      status: JobStatus.Cancelled,
+      statusText: 'so far\ncancelled: no longer needed',
+      endTime: expect.any(Number),
+      mergeKey: null,
+    });
+    expect(await jobs.claim(job.id, Date.now())).toBe(false);
+    expect(await jobs.saveProgress(job.id, { progress: 9 }, Date.now())).toBe(
+      false,
+    );
+    expect(
+      await jobs.end(job.id, JobEndings.completed('late'), Date.now()),
+    ).toBe(false);
+    expect(await jobs.find(job.id)).toEqual(cancelled);
+  });
+
+  it('renews the heartbeat of the waiting jobs among the ids only, and releases them as stale', async () => {
+    const now = Date.now();
+    const then = now - 60_000;
+    const [waiting, otherWaiting, running, ended, elsewhere] = Array.from(
+      { length: 5 },
+      () => newJob({ startTime: then, updatedTime: then }),
+    );
+    for (const job of [waiting, otherWaiting, running, ended, elsewhere])
+      await jobs.insert(job);
+    await jobs.claim(running.id, then);
+    await jobs.end(ended.id, JobEndings.failed(''), then);
+    const ids = [
+      waiting.id,
+      otherWaiting.id,
+      running.id,
+      ended.id,
+      randomUUID(),
+    ];
+    await jobs.touchWaiting(ids, now);
+    expect((await jobs.find(waiting.id))?.updatedTime).toBe(now);
+    expect((await jobs.find(otherWaiting.id))?.updatedTime).toBe(now);
+    expect((await jobs.find(running.id))?.updatedTime).toBe(then);
+    expect(await jobs.find(ended.id)).toMatchObject({
+      status: JobStatus.Failed,
+      updatedTime: then,
+    });
+    expect((await jobs.find(elsewhere.id))?.updatedTime).toBe(then);
+    const cutoff = staleCutoff(now, 10);
+    let stale = await jobs.findStale(cutoff, 500);
+    expect(stale).not.toContain(waiting.id);
+    expect(stale).toContain(running.id);
+    expect(stale).toContain(elsewhere.id);
+
+    await jobs.touchWaiting([waiting.id], RELEASED_SIGN_OF_LIFE);
+    // Its start is now its last sign of life: a minute ago.
+    stale = await jobs.findStale(cutoff, 500);
+    expect(stale).toContain(waiting.id);
+    expect(stale).not.toContain(otherWaiting.id);
+    await jobs.touchWaiting([], now);
+  });
+
+  it('lets one of many instances take a stale waiting job over, and none a fresh or running one', async () => {
+    const now = Date.now();
+    const then = now - 60_000;
+    const cutoff = staleCutoff(now, 10);
+    const stale = newJob({
+      startTime: then,
+      updatedTime: then,
+      anonymous: true,
+    });
+    await jobs.insert(stale);
+    const takes = await Promise.all(
+      Array.from({ length: 10 }, () => jobs.takeOver(stale.id, cutoff, now)),
+    );
+    expect(count(takes)).toBe(1);
+    expect(await jobs.find(stale.id)).toMatchObject({
+      status: JobStatus.Started,
+      updatedTime: now,
+    });
+    expect(await jobs.findStale(cutoff, 500)).not.toContain(stale.id);
+    // Taken over, it is fresh again.
+    expect(await jobs.takeOver(stale.id, cutoff, now + 1)).toBe(false);
+
+    const fresh = newJob({ startTime: then, updatedTime: now });
+    const delayed = newJob({ startTime: now + 60_000, updatedTime: then });
+    const running = newJob({ startTime: then, updatedTime: then });
+    const ended = newJob({ startTime: then, updatedTime: then });
+    for (const job of [fresh, delayed, running, ended]) await jobs.insert(job);
+    await jobs.claim(running.id, then);
+    await jobs.end(ended.id, JobEndings.cancelled(''), then);
+    for (const job of [fresh, delayed, running, ended])
+      expect(await jobs.takeOver(job.id, cutoff, now)).toBe(false);
+    expect(await jobs.takeOver(randomUUID(), cutoff, now)).toBe(false);
+    expect((await jobs.find(running.id))?.updatedTime).toBe(then);
+  });
+
+  it('deletes the ended jobs that the retention rules cover, cancelled ones included, and never a pending one', async () => {
+    // The app's own retention, which the TTLs of a cache beside the
+    // database follow too.
+    const { backlogDays, allBacklogDays } = t.app.get<ResolvedBackJobOptions>(
+      BACKJOB_RESOLVED_OPTIONS,
+    );
+    const now = Date.now();
+    const long = now - (allBacklogDays + 10) * DAY;
+    const endedAgo = async (ending: JobEnding, days: number) => {
+      const job = newJob({ startTime: long, updatedTime: long });
+      await jobs.insert(job);
+      await jobs.end(job.id, ending, now - days * DAY);
+      return job.id;
+    };
+    const completed = JobEndings.completed('');
+    const failed = JobEndings.failed('');
+    const cancelled = JobEndings.cancelled('');
+    const gone = [
+      await endedAgo(completed, backlogDays + 1),
+      await endedAgo(failed, allBacklogDays + 1),
+      await endedAgo(cancelled, allBacklogDays + 1),
+    ];
+    const kept = [
+      await endedAgo(completed, backlogDays - 1),
+      await endedAgo(failed, backlogDays + 1),
+      await endedAgo(cancelled, backlogDays + 1),
+    ];
+    const pending = newJob({ startTime: long, updatedTime: long });
+    await jobs.insert(pending);
+
+    expect(
+      await jobs.deleteEnded(retentionRules(now, backlogDays, allBacklogDays)),
+    ).toBe(3);
+    for (const id of gone) expect(await jobs.find(id)).toBeNull();
+    for (const id of [...kept, pending.id])
+      expect(await jobs.find(id)).not.toBeNull();
+
+    const cancelledOnly: RetentionRule[] = [
+      { statuses: [JobStatus.Cancelled], endedBefore: now - backlogDays * DAY },
+    ];
+    expect(await jobs.deleteEnded(cancelledOnly)).toBe(1);
+    expect(await jobs.deleteEnded(cancelledOnly)).toBe(0);
+    expect(await jobs.deleteEnded([])).toBe(0);
   });
 });
 

@@ -115,7 +115,7 @@ export const missingSchedulerMessage = () =>
   'BackJob needs ScheduleModule.forRoot() from @nestjs/schedule in your AppModule, for its timeout sweep and backlog cleanup. Import it once in the app.';
 
 export const missingTableMessage = (tableName: string) =>
-  `BackJob's table ${tableName} does not exist and checkAndCreateTable is off, so every job will fail. Run BackJobMigration (add it to your data source's migrations) or set checkAndCreateTable: true.`;
+  `BackJob's table ${tableName} does not exist and checkAndCreateTable is off, so every job will fail. Run BackJobMigrations (add them to your data source's migrations) or set checkAndCreateTable: true.`;
 
 export const sqliteWithoutWalMessage = () =>
   "BackJob runs on SQLite in rollback-journal mode, TypeORM's default: every job write then costs about 1 ms and readers block writers. Add enableWAL: true and prepareDatabase: (db) => db.pragma('busy_timeout = 5000') to TypeOrmModule.forRoot().";

@@ -1,5 +1,5 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR, ModuleRef } from '@nestjs/core';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import {
   getDataSourceToken,
   getRepositoryToken,
@@ -42,6 +42,7 @@ import type {
 import { JobChangeRelay } from './live/job-change.relay.js';
 import { JobFeedService } from './live/job-feed.service.js';
 import { JobMaintenanceService } from './maintenance/job-maintenance.service.js';
+import { CacheLocator } from './storage/cache-locator.js';
 import { createJobStore } from './storage/job-store.factory.js';
 import { JobTableInitializer } from './storage/job-table.initializer.js';
 import { JobTracker } from './storage/job-tracker.js';
@@ -96,15 +97,16 @@ function coreProviders(extras: BackJobModuleExtras): Provider[] {
       provide: BACKJOB_JOB_STORE,
       useFactory: (
         options: ResolvedBackJobOptions,
-        moduleRef: ModuleRef,
+        locator: CacheLocator,
         repository?: Repository<BackgroundJobEntity>,
-      ) => createJobStore(options, moduleRef, repository),
+      ) => createJobStore(options, locator, repository),
       inject: [
         BACKJOB_RESOLVED_OPTIONS,
-        ModuleRef,
+        CacheLocator,
         { token: BACKJOB_JOB_REPOSITORY, optional: true },
       ],
     },
+    CacheLocator,
     JobTracker,
     SelfHttpClient,
     InstanceState,

@@ -8,15 +8,17 @@ export { BackJobInterceptor } from './backjob.interceptor.js';
 export { BackgroundWorker } from './decorators/background-worker.decorator.js';
 /** The job table's entity (`e_background_job`). */
 export { BackgroundJobEntity } from './entities/background-job.entity.js';
-/** TypeORM migration that creates the job table (for `checkAndCreateTable: false`). */
+/** TypeORM migrations of the job table, in order (for `checkAndCreateTable: false`). */
 export {
   BackJobMigration,
+  BackJobMigrations,
   createBackJobMigration,
+  createBackJobMigrations,
 } from './migrations/backjob.migration.js';
 /** The defaults of every option. */
 export { BACKJOB_DEFAULTS } from './backjob.options.js';
 /** Job statuses, with the original BackJob's numbers. */
-export { JobStatus } from './interfaces/job-status.enum.js';
+export { JobStatus } from './lifecycle/job-lifecycle.js';
 /** Options, request forms and status snapshots. */
 export type {
   BackJobModuleExtras,

@@ -1,65 +1,56 @@
-import { Column, Entity, PrimaryColumn, type ValueTransformer } from 'typeorm';
-import { JobStatus } from '../lifecycle/job-lifecycle.js';
-
-// Times are epoch milliseconds in a BIGINT: UTC by construction on every
-// driver, unlike DATETIME columns whose time zone each driver treats its own way.
-// PostgreSQL and MySQL hand BIGINT back as a string.
-const epochMillis: ValueTransformer = {
-  to: (value: number | null | undefined) => value,
-  from: (value: string | number | null) =>
-    value === null ? null : Number(value),
-};
+import { Column, Entity, PrimaryColumn, type ColumnType } from 'typeorm';
+import type { JobStatus } from '../lifecycle/job-lifecycle.js';
+import {
+  columnTransformer,
+  columnType,
+  JOB_COLUMNS,
+  toColumnValue,
+} from '../storage/job-table.schema.js';
 
 /**
  * A row of the job table (`e_background_job` unless `tableName` says
  * otherwise). Columns are snake_case in the database, camelCase here.
  *
  * TypeORM's `synchronize` leaves this table alone (MySQL's TEXT would cut the
- * output at 64 KiB); the module creates it (`checkAndCreateTable`) or
- * `BackJobMigration` does.
+ * output at 64 KiB); the module creates and upgrades it
+ * (`checkAndCreateTable`) or `BackJobMigrations` do.
  */
 @Entity({ name: 'e_background_job', synchronize: false })
 export class BackgroundJobEntity {
   /** Random UUID: ids cannot be guessed from one another. */
-  @PrimaryColumn({ type: 'varchar', length: 36 })
-  id!: string;
-
-  @Column({ type: 'varchar', length: 255, default: '' })
-  scope!: string;
-
-  @Column({ type: 'smallint', default: 0 })
-  progress!: number;
-
-  @Column({ type: 'smallint', default: JobStatus.Started })
-  status!: JobStatus;
-
-  @Column({ name: 'start_time', type: 'bigint', transformer: epochMillis })
-  startTime!: number;
-
-  @Column({ name: 'updated_time', type: 'bigint', transformer: epochMillis })
-  updatedTime!: number;
-
-  @Column({
-    name: 'end_time',
-    type: 'bigint',
-    nullable: true,
-    transformer: epochMillis,
-  })
-  endTime!: number | null;
-
+  declare id: string;
+  declare scope: string;
+  declare progress: number;
+  declare status: JobStatus;
+  /** Epoch milliseconds. */
+  declare startTime: number;
+  declare updatedTime: number;
+  declare endTime: number | null;
   /** The request to run, as JSON, without any credential. */
-  @Column({ type: 'text' })
-  request!: string;
+  declare request: string;
+  declare statusText: string;
+  /** Set while the job is pending and identical requests merge into it. */
+  declare mergeKey: string | null;
+  /** True when the job forwards no credentials, so any instance can run it. */
+  declare anonymous: boolean;
+}
 
-  @Column({ name: 'status_text', type: 'text' })
-  statusText!: string;
-
-  /**
-   * Set while the job is pending, so that a unique index merges identical
-   * requests atomically; cleared when it ends.
-   */
-  @Column({ name: 'merge_key', type: 'varchar', length: 64, nullable: true })
-  mergeKey!: string | null;
+// The columns come from the table's one description (storage/job-table.schema.ts).
+for (const column of JOB_COLUMNS) {
+  const options = {
+    name: column.name,
+    type: columnType(column, undefined) as ColumnType,
+    length: column.length,
+    default:
+      column.default === undefined
+        ? undefined
+        : toColumnValue(column, column.default),
+    transformer: columnTransformer(column),
+  };
+  const decorate = column.primary
+    ? PrimaryColumn(options)
+    : Column({ ...options, nullable: column.nullable ?? false });
+  decorate(BackgroundJobEntity.prototype, column.property);
 }
 
 /** The entity class of the table the options name. */

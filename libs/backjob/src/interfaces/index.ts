@@ -1,4 +1,3 @@
 export * from './backjob-options.interface.js';
 export * from './job-request.interface.js';
-export * from './job-status.enum.js';
 export * from './job-status.interface.js';

@@ -5,7 +5,6 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { filter, Observable } from 'rxjs';
 import {
   BACKJOB_LOGGER_CONTEXT,
@@ -13,6 +12,7 @@ import {
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
+import { CacheLocator } from '../storage/cache-locator.js';
 import { JobTracker } from '../storage/job-tracker.js';
 import {
   EVERY_JOB,
@@ -37,7 +37,7 @@ export class JobChangeRelay
   private channel: RedisChangeChannel | undefined;
 
   constructor(
-    private readonly moduleRef: ModuleRef,
+    private readonly locator: CacheLocator,
     private readonly tracker: JobTracker,
     @Inject(BACKJOB_RESOLVED_OPTIONS)
     private readonly options: ResolvedBackJobOptions,
@@ -46,7 +46,7 @@ export class JobChangeRelay
   async onApplicationBootstrap(): Promise<void> {
     if (!this.options.useCache) return;
     try {
-      const client = await redisClientOf(this.findCache());
+      const client = await redisClientOf(this.locator.located().redisAdapters);
       if (!client) return;
       this.channel = await RedisChangeChannel.open(
         client,
@@ -81,15 +81,6 @@ export class JobChangeRelay
     return this.channel.remoteChanges.pipe(
       filter((changed) => changed === id || changed === EVERY_JOB),
     );
-  }
-
-  private findCache(): unknown {
-    try {
-      return this.moduleRef.get(this.options.cacheToken, { strict: false });
-    } catch {
-      // No cache provider: the store decides whether that is an error.
-      return undefined;
-    }
   }
 }
 

@@ -16,7 +16,7 @@ function job(change: Partial<JobRecord>): JobRecord {
     request: '{}',
     statusText: '',
     mergeKey: null,
-    anonymous: true,
+    anonymous: false,
     ...change,
   };
 }

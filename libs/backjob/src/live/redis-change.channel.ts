@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import * as messages from '../backjob.messages.js';
-import { keyvRedisAdapters } from '../storage/keyv-redis.adapters.js';
+import type { KeyvRedisAdapter } from '../storage/keyv-redis.adapters.js';
 
 /**
  * The calls of a node-redis client (v4 or v5, single node, cluster or
@@ -30,13 +30,13 @@ export const EVERY_JOB = '*';
 const CONNECT_TIMEOUT_MS = 5000;
 
 /**
- * The node-redis client of a cache-manager cache (or a Keyv) whose store is
- * @keyv/redis, or `null` for any other cache.
+ * The node-redis client of the first of a cache's `@keyv/redis` adapters
+ * (see `CacheLocator`), or `null` when it has none.
  */
 export async function redisClientOf(
-  cache: unknown,
+  adapters: readonly KeyvRedisAdapter[],
 ): Promise<PubSubClient | null> {
-  for (const adapter of keyvRedisAdapters(cache)) {
+  for (const adapter of adapters) {
     const client = await adapter.getClient();
     if (isPubSubClient(client)) return client;
   }

@@ -1,16 +1,18 @@
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
-import { isFinalStatus, JobStatus } from '../interfaces/job-status.enum.js';
-import type { CacheTtl } from './job-cache.js';
+import {
+  FINAL_STATUSES,
+  isFinalStatus,
+  keptMs,
+} from '../lifecycle/job-lifecycle.js';
+import type { CacheTtl } from './job-read-cache.js';
 import type { JobRecord } from './job-store.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 type ExpiryOptions = Pick<
   ResolvedBackJobOptions,
   'backlogDays' | 'allBacklogDays' | 'errorTimeout'
 >;
 
-/** How long cache entries live. */
+/** How long cache entries live, by the lifecycle's retention rules. */
 export class JobCacheExpiry {
   private constructor(
     private readonly options: ExpiryOptions,
@@ -20,12 +22,16 @@ export class JobCacheExpiry {
   ) {}
 
   /**
-   * The cache is the only store: every entry lives `allBacklogDays` after
-   * its last write (0: for ever). The backlog cleanup deletes ended jobs on
-   * time; this is the bound when no cleanup runs.
+   * The cache is the only store: every entry lives as long as the longest
+   * kept ended job after its last write (0: for ever). The backlog cleanup
+   * deletes ended jobs on time; this is the bound when no cleanup runs.
    */
   static cacheOnly(options: ExpiryOptions): JobCacheExpiry {
-    return new JobCacheExpiry(options, options.allBacklogDays * DAY_MS, false);
+    const kept = FINAL_STATUSES.map((status) =>
+      keptMs(status, options.backlogDays, options.allBacklogDays),
+    );
+    const longest = kept.includes(0) ? 0 : Math.max(...kept);
+    return new JobCacheExpiry(options, longest, false);
   }
 
   /**
@@ -44,18 +50,10 @@ export class JobCacheExpiry {
     now = Date.now(),
   ): CacheTtl | null {
     if (!this.besideDatabase || !isFinalStatus(job.status)) return this.pending;
-    const days = this.keptDays(job.status);
-    if (days === 0) return 0;
-    const left = (job.endTime ?? job.updatedTime) + days * DAY_MS - now;
-    return left > 0 ? left : null;
-  }
-
-  private keptDays(status: JobStatus): number {
     const { backlogDays, allBacklogDays } = this.options;
-    if (status !== JobStatus.Completed || backlogDays === 0)
-      return allBacklogDays;
-    return allBacklogDays === 0
-      ? backlogDays
-      : Math.min(backlogDays, allBacklogDays);
+    const kept = keptMs(job.status, backlogDays, allBacklogDays);
+    if (kept === 0) return 0;
+    const left = (job.endTime ?? job.updatedTime) + kept - now;
+    return left > 0 ? left : null;
   }
 }

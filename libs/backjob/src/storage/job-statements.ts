@@ -3,27 +3,20 @@ import {
   CLAIMABLE_STATUSES,
   ENDABLE_STATUSES,
   JobStatus,
+  PENDING_STATUSES,
   PROGRESS_STATUSES,
+  SIGN_OF_LIFE_FIELDS,
+  WAITING_STATUSES,
+  type JobEnding,
+  type RetentionRule,
 } from '../lifecycle/job-lifecycle.js';
-import type { JobEnding } from '../lifecycle/job-lifecycle.js';
 import type { JobProgressChange, JobRecord } from './job-store.js';
-
-const inList = (statuses: readonly JobStatus[]) => `(${statuses.join(', ')})`;
-
-/** Columns in the order the statements read and write them. */
-const COLUMNS = [
-  ['id', 'id'],
-  ['scope', 'scope'],
-  ['progress', 'progress'],
-  ['status', 'status'],
-  ['startTime', 'start_time'],
-  ['updatedTime', 'updated_time'],
-  ['endTime', 'end_time'],
-  ['request', 'request'],
-  ['statusText', 'status_text'],
-  ['mergeKey', 'merge_key'],
-  ['anonymous', 'anonymous'],
-] as const satisfies readonly (readonly [keyof JobRecord, string])[];
+import {
+  JOB_COLUMNS,
+  jobColumn,
+  recordOfRow,
+  toColumnValue,
+} from './job-table.schema.js';
 
 /** What a statement did: its rows, or how many rows it changed. */
 export interface StatementResult {
@@ -32,20 +25,25 @@ export interface StatementResult {
 }
 
 /**
- * The statements of a job's hot path (insert, read, claim, progress, end),
- * written once for the data source's driver and table. Query builders cost
- * more than the queries themselves on SQLite; fixed texts also stay in the
- * driver's prepared-statement cache.
+ * The statements of the job table, written once for the data source's driver
+ * and table, with their status lists taken from the lifecycle rules. Query
+ * builders cost more than the queries themselves on SQLite; fixed texts also
+ * stay in the driver's prepared-statement cache.
  */
 export class JobStatements {
   readonly insert: string;
   readonly find: string;
+  readonly findByMergeKey: string;
   readonly claim: string;
   readonly end: string;
+  readonly takeOver: string;
+  readonly findStale: string;
   private readonly progressStatements = new Map<string, string>();
   private readonly table: string;
   private readonly escape: (name: string) => string;
   private readonly placeholder: (index: number) => string;
+  /** `start_time < ? AND updated_time < ?`: no sign of life since the cutoff. */
+  private readonly silentSince: (first: number) => string;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -57,18 +55,32 @@ export class JobStatements {
     this.placeholder =
       dataSource.options.type === 'postgres' ? (i) => `$${i}` : () => '?';
     const p = this.placeholder;
-    const columns = COLUMNS.map(([, column]) => escape(column));
+    const column = (property: keyof JobRecord) =>
+      escape(jobColumn(property).name);
+    this.silentSince = (first) =>
+      SIGN_OF_LIFE_FIELDS.map(
+        (field, i) => `${column(field)} < ${p(first + i)}`,
+      ).join(' AND ');
+    const columns = JOB_COLUMNS.map(({ name }) => escape(name));
+    const [id, status, updated] = [
+      column('id'),
+      column('status'),
+      column('updatedTime'),
+    ];
     this.insert = `INSERT INTO ${this.table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => p(i + 1)).join(', ')})`;
-    this.find = `SELECT ${columns.join(', ')} FROM ${this.table} WHERE id = ${p(1)}`;
-    this.claim = `UPDATE ${this.table} SET status = ${JobStatus.InProgress}, updated_time = ${p(1)} WHERE id = ${p(2)} AND status IN ${inList(CLAIMABLE_STATUSES)}`;
+    this.find = `SELECT ${columns.join(', ')} FROM ${this.table} WHERE ${id} = ${p(1)}`;
+    this.findByMergeKey = `SELECT ${id} FROM ${this.table} WHERE ${column('mergeKey')} = ${p(1)}`;
+    this.claim = `UPDATE ${this.table} SET ${status} = ${JobStatus.InProgress}, ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${CLAIMABLE_STATUSES})`;
     this.end =
-      `UPDATE ${this.table} SET status = ${p(1)}, status_text = ${p(2)}, progress = COALESCE(${p(3)}, progress), ` +
-      `end_time = ${p(4)}, updated_time = ${p(5)}, merge_key = NULL WHERE id = ${p(6)} AND status IN ${inList(ENDABLE_STATUSES)}`;
+      `UPDATE ${this.table} SET ${status} = ${p(1)}, ${column('statusText')} = ${p(2)}, ${column('progress')} = COALESCE(${p(3)}, ${column('progress')}), ` +
+      `${column('endTime')} = ${p(4)}, ${updated} = ${p(5)}, ${column('mergeKey')} = NULL WHERE ${id} = ${p(6)} AND ${status} IN (${ENDABLE_STATUSES})`;
+    this.takeOver = `UPDATE ${this.table} SET ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${WAITING_STATUSES}) AND ${this.silentSince(3)}`;
+    this.findStale = `SELECT ${id} FROM ${this.table} WHERE ${status} IN (${PENDING_STATUSES}) AND ${this.silentSince(1)} LIMIT ${p(SIGN_OF_LIFE_FIELDS.length + 1)}`;
   }
 
   insertValues(job: JobRecord): unknown[] {
-    return COLUMNS.map(([property]) =>
-      property === 'anonymous' ? Number(job.anonymous) : job[property],
+    return JOB_COLUMNS.map((column) =>
+      toColumnValue(column, job[column.property]),
     );
   }
 
@@ -83,16 +95,23 @@ export class JobStatements {
     ];
   }
 
+  takeOverValues(id: string, cutoff: number, now: number): unknown[] {
+    return [now, id, ...SIGN_OF_LIFE_FIELDS.map(() => cutoff)];
+  }
+
+  findStaleValues(cutoff: number, limit: number): unknown[] {
+    return [...SIGN_OF_LIFE_FIELDS.map(() => cutoff), limit];
+  }
+
   /** The UPDATE of a pending job's progress and/or text, and its values. */
   progress(
     id: string,
     change: JobProgressChange,
     now: number,
   ): [string, unknown[]] {
-    const set: [string, unknown][] = [];
-    if (change.progress !== undefined) set.push(['progress', change.progress]);
-    if (change.statusText !== undefined)
-      set.push(['status_text', change.statusText]);
+    const set = (['progress', 'statusText'] as const)
+      .filter((property) => change[property] !== undefined)
+      .map((property) => [jobColumn(property).name, change[property]] as const);
     const key = set.map(([column]) => column).join(',');
     let sql = this.progressStatements.get(key);
     if (!sql) {
@@ -100,35 +119,48 @@ export class JobStatements {
       const assignments = set.map(
         ([column], i) => `${this.escape(column)} = ${p(i + 1)}`,
       );
-      assignments.push(`${this.escape('updated_time')} = ${p(set.length + 1)}`);
-      sql = `UPDATE ${this.table} SET ${assignments.join(', ')} WHERE id = ${p(set.length + 2)} AND status IN ${inList(PROGRESS_STATUSES)}`;
+      assignments.push(
+        `${this.escape(jobColumn('updatedTime').name)} = ${p(set.length + 1)}`,
+      );
+      sql = `UPDATE ${this.table} SET ${assignments.join(', ')} WHERE ${this.escape('id')} = ${p(set.length + 2)} AND ${this.escape('status')} IN (${PROGRESS_STATUSES})`;
       this.progressStatements.set(key, sql);
     }
     return [sql, [...set.map(([, value]) => value), now, id]];
   }
 
-  /** A stored row as a record: BIGINT comes back as a string from PostgreSQL and MySQL. */
+  /** The UPDATE of the heartbeat of those of `ids` that wait, and its values. */
+  touchWaiting(ids: readonly string[], time: number): [string, unknown[]] {
+    const p = this.placeholder;
+    const list = ids.map((_, i) => p(i + 2)).join(', ');
+    return [
+      `UPDATE ${this.table} SET ${this.escape(jobColumn('updatedTime').name)} = ${p(1)} WHERE ${this.escape('status')} IN (${WAITING_STATUSES}) AND ${this.escape('id')} IN (${list})`,
+      [time, ...ids],
+    ];
+  }
+
+  /** The DELETE of the ended jobs a retention rule covers, and its values. */
+  deleteEnded(rule: RetentionRule): [string, unknown[]] {
+    // The statuses come typed from the lifecycle's FINAL_STATUSES; Number()
+    // keeps anything else out of the text all the same.
+    const statuses = rule.statuses.map(Number).join(', ');
+    return [
+      `DELETE FROM ${this.table} WHERE ${this.escape('status')} IN (${statuses}) AND ${this.escape(jobColumn('endTime').name)} < ${this.placeholder(1)}`,
+      [rule.endedBefore],
+    ];
+  }
+
   toRecord(row: ObjectLiteral): JobRecord {
-    return {
-      id: row.id,
-      scope: row.scope,
-      progress: Number(row.progress),
-      status: Number(row.status) as JobStatus,
-      startTime: Number(row.start_time),
-      updatedTime: Number(row.updated_time),
-      endTime: row.end_time === null ? null : Number(row.end_time),
-      request: row.request,
-      statusText: row.status_text,
-      mergeKey: row.merge_key,
-      anonymous: Number(row.anonymous) === 1,
-    };
+    return recordOfRow(row);
   }
 
   async run(sql: string, values: unknown[]): Promise<StatementResult> {
     const queryRunner = this.dataSource.createQueryRunner();
     try {
       const result = await queryRunner.query(sql, values, true);
-      return { records: result.records ?? [], affected: result.affected ?? 0 };
+      return {
+        records: Array.isArray(result.records) ? result.records : [],
+        affected: result.affected ?? 0,
+      };
     } finally {
       await queryRunner.release();
     }

@@ -2,12 +2,12 @@ import { Logger, type OnModuleInit } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { BACKJOB_LOGGER_CONTEXT } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
-import { ensureJobTable } from './job-table.js';
+import { migrateJobTable } from '../migrations/backjob.migration.js';
 import { usesSqliteWal } from './sqlite-journal.check.js';
 
 /**
- * Prepares the database at boot: creates the job table when
- * `checkAndCreateTable` is on, and says so when it is off and the table is
+ * Prepares the database at boot: creates the job table, or upgrades one of
+ * an earlier version, when `checkAndCreateTable` is on, and says so when it is off and the table is
  * missing (every job would fail), or when SQLite runs without WAL.
  */
 export class JobTableInitializer implements OnModuleInit {
@@ -21,7 +21,7 @@ export class JobTableInitializer implements OnModuleInit {
     const logger = new Logger(BACKJOB_LOGGER_CONTEXT);
     const queryRunner = this.dataSource.createQueryRunner();
     try {
-      if (this.enabled) await ensureJobTable(queryRunner, this.tableName);
+      if (this.enabled) await migrateJobTable(queryRunner, this.tableName);
       else if (!(await queryRunner.hasTable(this.tableName))) {
         logger.error(messages.missingTableMessage(this.tableName));
       }

@@ -1,13 +1,17 @@
-import type { OnModuleInit } from '@nestjs/common';
-import { JobStatus } from '../interfaces/job-status.enum.js';
-import type { CacheGuard } from './cache-guard.js';
-import type { JobCache } from './job-cache.js';
-import type { JobCacheExpiry } from './job-cache.expiry.js';
 import {
-  endingChange,
-  JobStore,
-  PENDING_STATUSES,
+  CLAIMABLE_STATUSES,
+  ENDABLE_STATUSES,
+  JobStatus,
+  PROGRESS_STATUSES,
+  WAITING_STATUSES,
   type JobEnding,
+  type RetentionRule,
+} from '../lifecycle/job-lifecycle.js';
+import type { CacheGuard } from './cache-guard.js';
+import type { JobCacheExpiry } from './job-cache.expiry.js';
+import { endingChange, type JobReadCache } from './job-read-cache.js';
+import {
+  JobStore,
   type JobProgressChange,
   type JobRecord,
 } from './job-store.js';
@@ -21,19 +25,14 @@ import {
  * once the job has ended. The cache is guarded: when it is down or slow,
  * everything goes to the database.
  */
-export class LayeredJobStore extends JobStore implements OnModuleInit {
+export class LayeredJobStore extends JobStore {
   constructor(
     private readonly database: JobStore,
-    private readonly cache: JobCache,
+    private readonly cache: JobReadCache,
     private readonly guard: CacheGuard,
     private readonly expiry: JobCacheExpiry,
   ) {
     super();
-  }
-
-  /** Finds the cache now, so that a missing one stops the boot. */
-  onModuleInit(): void {
-    this.cache.prepare?.();
   }
 
   async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
@@ -56,7 +55,7 @@ export class LayeredJobStore extends JobStore implements OnModuleInit {
   async claim(id: string, now: number): Promise<boolean> {
     const claimed = await this.database.claim(id, now);
     if (claimed)
-      await this.follow(id, [JobStatus.Started], {
+      await this.follow(id, CLAIMABLE_STATUSES, {
         status: JobStatus.InProgress,
         updatedTime: now,
       });
@@ -70,7 +69,7 @@ export class LayeredJobStore extends JobStore implements OnModuleInit {
   ): Promise<boolean> {
     const saved = await this.database.saveProgress(id, change, now);
     if (saved)
-      await this.follow(id, PENDING_STATUSES, { ...change, updatedTime: now });
+      await this.follow(id, PROGRESS_STATUSES, { ...change, updatedTime: now });
     return saved;
   }
 
@@ -81,13 +80,7 @@ export class LayeredJobStore extends JobStore implements OnModuleInit {
       ended &&
       ttl !== null &&
       (await this.guard.read(() =>
-        this.cache.transition(
-          id,
-          PENDING_STATUSES,
-          endingChange(ending, now),
-          ttl,
-          false,
-        ),
+        this.cache.follow(id, ENDABLE_STATUSES, endingChange(ending, now), ttl),
       ));
     if (followed) return ended;
     // Nothing cached to follow, or the database had ended the job before (a
@@ -100,25 +93,36 @@ export class LayeredJobStore extends JobStore implements OnModuleInit {
     return ended;
   }
 
+  async touchWaiting(ids: readonly string[], time: number): Promise<void> {
+    await this.database.touchWaiting(ids, time);
+    // A cached copy with the old time would look stale to other instances.
+    await Promise.all(
+      ids.map((id) => this.follow(id, WAITING_STATUSES, { updatedTime: time })),
+    );
+  }
+
+  async takeOver(id: string, cutoff: number, now: number): Promise<boolean> {
+    const taken = await this.database.takeOver(id, cutoff, now);
+    if (taken) await this.follow(id, WAITING_STATUSES, { updatedTime: now });
+    return taken;
+  }
+
   findStale(cutoff: number, limit: number): Promise<string[]> {
     return this.database.findStale(cutoff, limit);
   }
 
-  deleteEnded(
-    completedBefore: number | null,
-    allBefore: number | null,
-  ): Promise<number> {
+  deleteEnded(rules: readonly RetentionRule[]): Promise<number> {
     // Cached entries of these jobs expire at the same time (JobCacheExpiry).
-    return this.database.deleteEnded(completedBefore, allBefore);
+    return this.database.deleteEnded(rules);
   }
 
-  private follow(
+  private async follow(
     id: string,
     from: readonly JobStatus[],
     change: Partial<JobRecord>,
   ): Promise<void> {
-    return this.guard.write(id, () =>
-      this.cache.transition(id, from, change, this.expiry.pending, false),
+    await this.guard.write(id, () =>
+      this.cache.follow(id, from, change, this.expiry.pending),
     );
   }
 

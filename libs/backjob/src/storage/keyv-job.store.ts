@@ -1,10 +1,13 @@
-import { isFinalStatus, JobStatus } from '../interfaces/job-status.enum.js';
 import {
-  JobCache,
-  JobCacheKeys,
-  staleScore,
-  type CacheTtl,
-} from './job-cache.js';
+  isFinalStatus,
+  lastSignOfLife,
+  PENDING_STATUSES,
+  type FinalStatus,
+  type JobStatus,
+} from '../lifecycle/job-lifecycle.js';
+import { CacheJobStore, type CacheTransition } from './cache-job.store.js';
+import { JobCacheKeys } from './job-cache.keys.js';
+import type { CacheTtl } from './job-read-cache.js';
 import type { JobRecord } from './job-store.js';
 
 /** The part of cache-manager's `Cache` (v5 to v7) used here; TTLs in milliseconds. */
@@ -28,18 +31,19 @@ const queues = new WeakMap<object, Promise<unknown>>();
  * could both claim a job or both end it. Several instances need Redis
  * (`@keyv/redis`), or the database beside the cache.
  */
-export class KeyvJobCache extends JobCache {
+export class KeyvJobStore extends CacheJobStore {
   private readonly keys: JobCacheKeys;
 
   constructor(
     private readonly cache: CacheManagerLike,
     prefix: string,
+    ttl: CacheTtl,
   ) {
-    super();
+    super(ttl);
     this.keys = new JobCacheKeys(prefix);
   }
 
-  create(
+  protected create(
     job: JobRecord,
     ttl: CacheTtl,
   ): Promise<{ id: string; merged: boolean }> {
@@ -48,13 +52,13 @@ export class KeyvJobCache extends JobCache {
         const mergeKey = this.keys.merge(job.mergeKey);
         const holder = await this.cache.get<string>(mergeKey);
         const held = holder ? await this.get(holder) : null;
-        if (held && !isFinalStatus(held.status))
+        if (held && PENDING_STATUSES.includes(held.status))
           return { id: held.id, merged: true };
         await this.cache.set(mergeKey, job.id, ttl);
       }
       await this.cache.set(this.keys.job(job.id), job, ttl);
       await this.updateIndex(this.keys.pending, (index) => {
-        index[job.id] = staleScore(job);
+        index[job.id] = lastSignOfLife(job);
       });
       return { id: job.id, merged: false };
     });
@@ -62,8 +66,9 @@ export class KeyvJobCache extends JobCache {
 
   async get(id: string): Promise<JobRecord | null> {
     const job = await this.cache.get<JobRecord>(this.keys.job(id));
-    // A copy: an in-memory store hands out the object it holds.
-    return job ? { ...job } : null;
+    // A copy: an in-memory store hands out the object it holds. Entries
+    // written before `anonymous` existed read as jobs run as a user.
+    return job ? { ...job, anonymous: job.anonymous ?? false } : null;
   }
 
   put(job: JobRecord, ttl: CacheTtl): Promise<void> {
@@ -73,31 +78,36 @@ export class KeyvJobCache extends JobCache {
     });
   }
 
-  transition(
+  protected transition(
     id: string,
     from: readonly JobStatus[],
     change: Partial<JobRecord>,
     ttl: CacheTtl,
-    indexed: boolean,
+    how: CacheTransition,
   ): Promise<boolean> {
     return this.exclusive(async () => {
       const job = await this.get(id);
       if (!job || !from.includes(job.status)) return false;
+      if (
+        how.silentBefore !== undefined &&
+        lastSignOfLife(job) >= how.silentBefore
+      )
+        return false;
       const next: JobRecord = { ...job, ...definedFields(change) };
       await this.cache.set(this.keys.job(id), next, ttl);
-      if (indexed) await this.reindex(job, next);
+      if (how.indexed) await this.reindex(job, next);
       return true;
     });
   }
 
-  stale(cutoff: number, limit: number): Promise<string[]> {
+  protected stale(cutoff: number, limit: number): Promise<string[]> {
     return this.exclusive(async () => {
       const ids: string[] = [];
       const expired: string[] = [];
       const index = await this.readIndex(this.keys.pending);
-      for (const [id, score] of Object.entries(index)) {
+      for (const [id, signOfLife] of Object.entries(index)) {
         if (ids.length >= limit) break;
-        if (score >= cutoff) continue;
+        if (signOfLife >= cutoff) continue;
         if (await this.get(id)) ids.push(id);
         else expired.push(id);
       }
@@ -108,31 +118,23 @@ export class KeyvJobCache extends JobCache {
     });
   }
 
-  deleteEnded(
-    completedBefore: number | null,
-    allBefore: number | null,
+  protected deleteEndedBefore(
+    status: FinalStatus,
+    before: number,
   ): Promise<number> {
     return this.exclusive(async () => {
+      const key = this.keys.ended(status);
+      const due = Object.entries(await this.readIndex(key))
+        .filter(([, endTime]) => endTime < before)
+        .map(([id]) => id);
       let deleted = 0;
-      const sweeps: [JobStatus, number | null][] = [
-        [JobStatus.Completed, completedBefore],
-        [JobStatus.Completed, allBefore],
-        [JobStatus.Failed, allBefore],
-      ];
-      for (const [status, before] of sweeps) {
-        if (before === null) continue;
-        const key = this.keys.ended(status);
-        const due = Object.entries(await this.readIndex(key))
-          .filter(([, endTime]) => endTime < before)
-          .map(([id]) => id);
-        for (const id of due) {
-          if (await this.get(id)) deleted++;
-          await this.cache.del(this.keys.job(id));
-        }
-        await this.updateIndex(key, (index) => {
-          for (const id of due) delete index[id];
-        });
+      for (const id of due) {
+        if (await this.get(id)) deleted++;
+        await this.cache.del(this.keys.job(id));
       }
+      await this.updateIndex(key, (index) => {
+        for (const id of due) delete index[id];
+      });
       return deleted;
     });
   }
@@ -145,7 +147,7 @@ export class KeyvJobCache extends JobCache {
   private async reindex(before: JobRecord, after: JobRecord): Promise<void> {
     if (!isFinalStatus(after.status)) {
       await this.updateIndex(this.keys.pending, (index) => {
-        index[after.id] = staleScore(after);
+        index[after.id] = lastSignOfLife(after);
       });
       return;
     }

@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
-import { isFinalStatus, JobStatus } from '../interfaces/job-status.enum.js';
 import {
-  JobCache,
-  JobCacheKeys,
-  staleScore,
-  type CacheTtl,
-} from './job-cache.js';
-import { PENDING_STATUSES, type JobRecord } from './job-store.js';
+  isFinalStatus,
+  lastSignOfLife,
+  PENDING_STATUSES,
+  SIGN_OF_LIFE_FIELDS,
+  type FinalStatus,
+  type JobStatus,
+} from '../lifecycle/job-lifecycle.js';
+import { CacheJobStore, type CacheTransition } from './cache-job.store.js';
+import { JobCacheKeys } from './job-cache.keys.js';
+import type { CacheTtl } from './job-read-cache.js';
+import type { JobRecord } from './job-store.js';
+import { jobColumn, recordFrom, toColumnValue } from './job-table.schema.js';
 
 /** The commands used, as `@redis/client` 4 and 5 name them. */
 export interface RedisScriptClient {
@@ -30,10 +35,11 @@ export interface RedisClientSource {
 // Each transition is one script, so that Redis runs its check and its write
 // with nothing in between, whichever instance sends it. Jobs are hashes: the
 // scripts compare and set fields without parsing any JSON, so the output is
-// stored byte for byte.
+// stored byte for byte. Status sets (",0,1,") and the sign-of-life fields
+// come as arguments from the lifecycle rules: no script restates one.
 
 // KEYS: job, pending index[, merge key]. ARGV: ttl, id, job key prefix,
-// index score, pending statuses as ",0,1,", then field/value pairs.
+// last sign of life, pending statuses, then field/value pairs.
 const CREATE = `
 local ttl = tonumber(ARGV[1])
 if KEYS[3] then
@@ -53,24 +59,30 @@ redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
 return ''`;
 
 // KEYS: job, pending index[, index of ended jobs with the new status]. ARGV:
-// allowed statuses as ",0,1,", ttl, index action ('pending' | 'ended' | ''),
-// id, merge key prefix, then field/value pairs.
+// allowed statuses, ttl, index action ('pending' | 'ended' | ''), id, merge
+// key prefix, sign-of-life fields as "a,b", a cutoff the last sign of life
+// must be before ('' for none), then field/value pairs.
 const TRANSITION = `
+local function signOfLife()
+  local latest = nil
+  for field in string.gmatch(ARGV[6], '[^,]+') do
+    local value = tonumber(redis.call('HGET', KEYS[1], field))
+    if value and (latest == nil or value > latest) then latest = value end
+  end
+  return latest
+end
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or not string.find(ARGV[1], ',' .. status .. ',', 1, true) then
   return 0
 end
+if ARGV[7] ~= '' and not (signOfLife() < tonumber(ARGV[7])) then return 0 end
 local mergeKey = redis.call('HGET', KEYS[1], 'mergeKey')
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl)
 else redis.call('PERSIST', KEYS[1]) end
 if ARGV[3] == 'pending' then
-  local started = redis.call('HGET', KEYS[1], 'startTime')
-  local updated = redis.call('HGET', KEYS[1], 'updatedTime')
-  local score = updated
-  if tonumber(started) > tonumber(updated) then score = started end
-  redis.call('ZADD', KEYS[2], score, ARGV[4])
+  redis.call('ZADD', KEYS[2], signOfLife(), ARGV[4])
 elseif ARGV[3] == 'ended' then
   redis.call('ZREM', KEYS[2], ARGV[4])
   redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'endTime'), ARGV[4])
@@ -122,23 +134,25 @@ return {#ids, deleted}`;
 const DELETE_BATCH = 500;
 
 const statusSet = (statuses: readonly JobStatus[]) => `,${statuses.join(',')},`;
+const SIGN_OF_LIFE = SIGN_OF_LIFE_FIELDS.join(',');
 
 /**
  * Jobs in Redis, through the client of `@keyv/redis` behind the app's
  * `CACHE_MANAGER`. Every write is a Lua script: atomic across instances.
  */
-export class RedisJobCache extends JobCache {
+export class RedisJobStore extends CacheJobStore {
   private readonly keys: JobCacheKeys;
 
   constructor(
     private readonly source: RedisClientSource,
     prefix: string,
+    ttl: CacheTtl,
   ) {
-    super();
+    super(ttl);
     this.keys = new JobCacheKeys(prefix);
   }
 
-  async create(
+  protected async create(
     job: JobRecord,
     ttl: CacheTtl,
   ): Promise<{ id: string; merged: boolean }> {
@@ -148,16 +162,13 @@ export class RedisJobCache extends JobCache {
       String(ttl),
       job.id,
       this.keys.jobPrefix,
-      String(staleScore(job)),
+      String(lastSignOfLife(job)),
       statusSet(PENDING_STATUSES),
       ...toFields(job),
     ]);
     return holder
       ? { id: String(holder), merged: true }
-      : {
-          id: job.id,
-          merged: false,
-        };
+      : { id: job.id, merged: false };
   }
 
   async get(id: string): Promise<JobRecord | null> {
@@ -174,35 +185,37 @@ export class RedisJobCache extends JobCache {
     );
   }
 
-  async transition(
+  protected async transition(
     id: string,
     from: readonly JobStatus[],
     change: Partial<JobRecord>,
     ttl: CacheTtl,
-    indexed: boolean,
+    how: CacheTransition,
   ): Promise<boolean> {
     const keys = [this.keys.job(id), this.keys.pending];
     let indexAction = '';
     if (
-      indexed &&
+      how.indexed &&
       change.status !== undefined &&
       isFinalStatus(change.status)
     ) {
       indexAction = 'ended';
       keys.push(this.keys.ended(change.status));
-    } else if (indexed) indexAction = 'pending';
+    } else if (how.indexed) indexAction = 'pending';
     const applied = await this.run(TRANSITION, keys, [
       statusSet(from),
       String(ttl),
       indexAction,
       id,
       this.keys.mergePrefix,
+      SIGN_OF_LIFE,
+      how.silentBefore === undefined ? '' : String(how.silentBefore),
       ...toFields(change),
     ]);
     return Number(applied) === 1;
   }
 
-  async stale(cutoff: number, limit: number): Promise<string[]> {
+  protected async stale(cutoff: number, limit: number): Promise<string[]> {
     const ids = await this.run(
       STALE,
       [this.keys.pending],
@@ -211,29 +224,20 @@ export class RedisJobCache extends JobCache {
     return (ids as unknown[]).map(String);
   }
 
-  async deleteEnded(
-    completedBefore: number | null,
-    allBefore: number | null,
+  protected async deleteEndedBefore(
+    status: FinalStatus,
+    before: number,
   ): Promise<number> {
-    const sweeps: [JobStatus, number | null][] = [
-      [JobStatus.Completed, completedBefore],
-      [JobStatus.Completed, allBefore],
-      [JobStatus.Failed, allBefore],
-    ];
     let deleted = 0;
-    for (const [status, before] of sweeps) {
-      if (before === null) continue;
-      for (;;) {
-        const [seen, gone] = (await this.run(
-          DELETE_ENDED,
-          [this.keys.ended(status)],
-          [String(before), String(DELETE_BATCH), this.keys.jobPrefix],
-        )) as [number, number];
-        deleted += Number(gone);
-        if (Number(seen) < DELETE_BATCH) break;
-      }
+    for (;;) {
+      const [seen, gone] = (await this.run(
+        DELETE_ENDED,
+        [this.keys.ended(status)],
+        [String(before), String(DELETE_BATCH), this.keys.jobPrefix],
+      )) as [number, number];
+      deleted += Number(gone);
+      if (Number(seen) < DELETE_BATCH) return deleted;
     }
-    return deleted;
   }
 
   async forget(ids: readonly string[]): Promise<void> {
@@ -270,11 +274,13 @@ function sha1Of(script: string): string {
   return sha1;
 }
 
-/** A record as hash fields; `null` is stored as the empty string. */
+/** A record as hash fields, encoded as the table's columns are; `null` is the empty string. */
 function toFields(record: Partial<JobRecord>): string[] {
-  return Object.entries(record).flatMap(([field, value]) =>
-    value === undefined ? [] : [field, value === null ? '' : String(value)],
-  );
+  return (Object.keys(record) as (keyof JobRecord)[]).flatMap((property) => {
+    if (record[property] === undefined) return [];
+    const value = toColumnValue(jobColumn(property), record[property]);
+    return [property, value === null ? '' : String(value)];
+  });
 }
 
 function fromFields(reply: unknown): JobRecord | null {
@@ -283,16 +289,5 @@ function fromFields(reply: unknown): JobRecord | null {
     reply instanceof Map ? Object.fromEntries(reply) : (reply ?? {})
   ) as Record<string, string>;
   if (hash.id === undefined) return null;
-  return {
-    id: hash.id,
-    scope: hash.scope ?? '',
-    progress: Number(hash.progress ?? 0),
-    status: Number(hash.status) as JobStatus,
-    startTime: Number(hash.startTime),
-    updatedTime: Number(hash.updatedTime),
-    endTime: hash.endTime ? Number(hash.endTime) : null,
-    request: hash.request ?? '',
-    statusText: hash.statusText ?? '',
-    mergeKey: hash.mergeKey || null,
-  };
+  return recordFrom((column) => hash[column.property]);
 }

@@ -1,0 +1,122 @@
+import { QueryFailedError, type DataSource } from 'typeorm';
+import {
+  isPendingStatus,
+  type JobEnding,
+  type RetentionRule,
+} from '../lifecycle/job-lifecycle.js';
+import { JobStatements } from './job-statements.js';
+import {
+  JobStore,
+  type JobProgressChange,
+  type JobRecord,
+} from './job-store.js';
+
+// Ids per heartbeat UPDATE: far below every driver's limit of parameters.
+const TOUCH_BATCH = 500;
+
+/** Jobs in the app's database through TypeORM (SQLite, PostgreSQL, MySQL/MariaDB). */
+export class SqlJobStore extends JobStore {
+  private readonly statements: JobStatements;
+
+  constructor(dataSource: DataSource, tableName: string) {
+    super();
+    this.statements = new JobStatements(dataSource, tableName);
+  }
+
+  async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
+    const { statements } = this;
+    try {
+      await statements.run(statements.insert, statements.insertValues(job));
+      return { id: job.id, merged: false };
+    } catch (error) {
+      if (job.mergeKey === null || !isUniqueViolation(error)) throw error;
+      const { records } = await statements.run(statements.findByMergeKey, [
+        job.mergeKey,
+      ]);
+      // The pending job ended between our insert and this read: try once more.
+      if (records.length === 0) return this.insert(job);
+      return { id: String(records[0].id), merged: true };
+    }
+  }
+
+  async find(id: string): Promise<JobRecord | null> {
+    const { records } = await this.statements.run(this.statements.find, [id]);
+    return records.length > 0 ? this.statements.toRecord(records[0]) : null;
+  }
+
+  async claim(id: string, now: number): Promise<boolean> {
+    return this.changedOne(this.statements.claim, [now, id]);
+  }
+
+  async saveProgress(
+    id: string,
+    change: JobProgressChange,
+    now: number,
+  ): Promise<boolean> {
+    if (await this.changedOne(...this.statements.progress(id, change, now)))
+      return true;
+    // MySQL counts changed rows, not matched ones, when the client lacks the
+    // FOUND_ROWS flag (mysql2 sets it, but a user may not): an update that
+    // writes the same values in the same millisecond reports 0.
+    const job = await this.find(id);
+    return job !== null && isPendingStatus(job.status);
+  }
+
+  end(id: string, ending: JobEnding, now: number): Promise<boolean> {
+    return this.changedOne(
+      this.statements.end,
+      this.statements.endValues(id, ending, now),
+    );
+  }
+
+  async touchWaiting(ids: readonly string[], time: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += TOUCH_BATCH)
+      await this.statements.run(
+        ...this.statements.touchWaiting(ids.slice(i, i + TOUCH_BATCH), time),
+      );
+  }
+
+  takeOver(id: string, cutoff: number, now: number): Promise<boolean> {
+    // The new time is after the cutoff the old one was before, so even a
+    // MySQL client without FOUND_ROWS counts the row as changed.
+    return this.changedOne(
+      this.statements.takeOver,
+      this.statements.takeOverValues(id, cutoff, now),
+    );
+  }
+
+  async findStale(cutoff: number, limit: number): Promise<string[]> {
+    const { records } = await this.statements.run(
+      this.statements.findStale,
+      this.statements.findStaleValues(cutoff, limit),
+    );
+    return records.map((row) => String(row.id));
+  }
+
+  async deleteEnded(rules: readonly RetentionRule[]): Promise<number> {
+    let deleted = 0;
+    for (const rule of rules)
+      deleted += (
+        await this.statements.run(...this.statements.deleteEnded(rule))
+      ).affected;
+    return deleted;
+  }
+
+  private async changedOne(sql: string, values: unknown[]): Promise<boolean> {
+    return (await this.statements.run(sql, values)).affected === 1;
+  }
+}
+
+/** A duplicate merge key, in the words of each driver. */
+function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof QueryFailedError)) return false;
+  const driverError = error.driverError as
+    { code?: string; errno?: number } | undefined;
+  const code = String(driverError?.code ?? '');
+  return (
+    code === '23505' || // PostgreSQL unique_violation
+    code === 'ER_DUP_ENTRY' || // MySQL / MariaDB through mysql2
+    driverError?.errno === 1062 || // the same, by number (other drivers)
+    code.startsWith('SQLITE_CONSTRAINT')
+  );
+}
