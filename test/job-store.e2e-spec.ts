@@ -172,13 +172,14 @@ describe.each(stores)('the job store on %s', (store) => {
     expect(next.id).not.toBe(holder.id);
   });
 
-  it('finds the pending jobs without an update or a start since a cutoff, and only those', async () => {
+  it('finds the pending jobs without a sign of life (an update, a heartbeat) since a cutoff, and only those', async () => {
     const now = Date.now();
     const old = newJob({ startTime: now - 60_000, updatedTime: now - 60_000 });
     const updated = newJob({
       startTime: now - 60_000,
       updatedTime: now - 60_000,
     });
+    // Delayed, and its heartbeat renewed: alive however far its start is.
     const delayed = newJob({
       startTime: now + 30_000,
       updatedTime: now - 60_000,
@@ -189,6 +190,7 @@ describe.each(stores)('the job store on %s', (store) => {
     });
     for (const job of [old, updated, delayed, ended]) await jobs.insert(job);
     await jobs.saveProgress(updated.id, { progress: 1 }, now);
+    await jobs.touchWaiting([delayed.id], now);
     await jobs.end(
       ended.id,
       { status: JobStatus.Failed, statusText: '' },
@@ -302,7 +304,7 @@ describe.each(stores)('the job store on %s', (store) => {
     expect(await jobs.takeOver(stale.id, cutoff, now + 1)).toBe(false);
 
     const fresh = newJob({ startTime: then, updatedTime: now });
-    const delayed = newJob({ startTime: now + 60_000, updatedTime: then });
+    const delayed = newJob({ startTime: now + 60_000, updatedTime: now });
     const running = newJob({ startTime: then, updatedTime: then });
     const ended = newJob({ startTime: then, updatedTime: then });
     for (const job of [fresh, delayed, running, ended]) await jobs.insert(job);

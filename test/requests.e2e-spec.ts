@@ -141,7 +141,7 @@ describe('what a job request carries', () => {
     const status = await waitForJob(t.backjob, id);
     expect(status.status).toBe(JobStatus.Failed);
     expect(status.statusText).toMatch(
-      /worker request failed: it was answered 413: .*too large/i,
+      /worker request to http:\/\/\S+ failed: it was answered 413: .*too large/i,
     );
   });
 

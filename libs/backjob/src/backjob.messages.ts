@@ -90,6 +90,9 @@ export const workerFailedMessage = (
   body: string,
 ) => `The worker request to ${url} failed: ${answeredMessage(status, body)}`;
 
+export const monitorEndedMessage = (jobId: string, reason: string) =>
+  `Job ${jobId} failed before its handler ended it: ${reason}`;
+
 export const workerUnreachableMessage = (url: string, why: string) =>
   `The worker request to ${url} failed: ${why}`;
 

@@ -136,7 +136,15 @@ export class JobMonitor {
   private async endIfPending(id: string, ending: EndingOf): Promise<void> {
     const current = await this.tracker.find(id);
     if (!current || isFinalStatus(current.status)) return;
-    await this.tracker.end(id, ending(current.statusText));
+    const decided = ending(current.statusText);
+    // The handler never ended it (a guard, a pipe, a missing route…): say why.
+    if (
+      (await this.tracker.end(id, decided)) &&
+      decided.status === JobStatus.Failed
+    )
+      this.logger.warn(
+        messages.monitorEndedMessage(id, decided.statusText.split('\n').pop()!),
+      );
   }
 
   private untilEnded(stop: AbortController): Promise<void> {

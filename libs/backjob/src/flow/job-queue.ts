@@ -4,7 +4,8 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import type { IncomingHttpHeaders } from 'node:http';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { IncomingHttpHeaders, Server } from 'node:http';
 import {
   BACKJOB_LOGGER_CONTEXT,
   BACKJOB_RESOLVED_OPTIONS,
@@ -56,15 +57,27 @@ export class JobQueue implements OnApplicationBootstrap {
   private readonly monitors = new Map<string, AbortController>();
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
+  // Worker requests go to this app's own server unless baseUrl says
+  // otherwise: jobs started (or taken over) before it listens wait for it.
+  private canSend = false;
 
   constructor(
     @Inject(BACKJOB_RESOLVED_OPTIONS)
     private readonly options: ResolvedBackJobOptions,
     private readonly tracker: JobTracker,
     private readonly monitor: JobMonitor,
+    private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   onApplicationBootstrap(): void {
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as
+      Server | undefined;
+    if (this.options.baseUrl || server?.listening) this.canSend = true;
+    else
+      server?.once('listening', () => {
+        this.canSend = true;
+        this.pump();
+      });
     this.heartbeat = setInterval(
       () => void this.beat(),
       heartbeatIntervalMs(this.options.errorTimeout),
@@ -175,6 +188,7 @@ export class JobQueue implements OnApplicationBootstrap {
   private pump(): void {
     while (
       !this.closed &&
+      this.canSend &&
       this.ready.length > 0 &&
       this.monitors.size < this.options.maxConcurrentJobs
     ) {

@@ -97,13 +97,14 @@ describe('isStalled', () => {
     expect(isStalled(running, START + 31_000, errorTimeout)).toBe(true);
   });
 
-  it('counts a delayed job from its start time, and never an ended job', () => {
+  it('counts a waiting job from its last heartbeat, and never an ended job', () => {
     const delayed = job({
       status: JobStatus.Started,
       startTime: START + 50_000,
+      updatedTime: START + 40_000,
     });
-    expect(isStalled(delayed, START + 70_000, errorTimeout)).toBe(false);
-    expect(isStalled(delayed, START + 80_000, errorTimeout)).toBe(true);
+    expect(isStalled(delayed, START + 69_999, errorTimeout)).toBe(false);
+    expect(isStalled(delayed, START + 70_000, errorTimeout)).toBe(true);
     const ended = job({ status: JobStatus.Completed, endTime: START });
     expect(isStalled(ended, START + 3_600_000, errorTimeout)).toBe(false);
   });
