@@ -3,7 +3,7 @@ import { createKeyv } from '@keyv/redis';
 import { connect } from 'node:net';
 import { lastValueFrom, toArray } from 'rxjs';
 import { JobStatus, type JobStatusSnapshot } from 'nestjs-backjob';
-import { JobChangeRelay } from '../libs/backjob/src/live/job-change.relay.js';
+import { JobChangeRelay } from '../libs/backjob/src/feed/job-change.relay.js';
 import { createTestApp, type TestApp } from './fixtures/test-app.js';
 import { LiveWorkController } from './fixtures/live-work.controller.js';
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { lastValueFrom } from 'rxjs';
 import { BackJobLiveModule, JobStatus } from 'nestjs-backjob';
-import { JobFeedService } from '../libs/backjob/src/live/job-feed.service.js';
+import { JobFeedService } from '../libs/backjob/src/feed/job-feed.service.js';
 import { createTestApp, type TestApp } from './fixtures/test-app.js';
 import { LiveWorkController } from './fixtures/live-work.controller.js';
 import { SseClient } from './fixtures/sse-client.js';

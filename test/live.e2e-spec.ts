@@ -6,7 +6,7 @@ import {
   JobStatus,
   type JobStatusSnapshot,
 } from 'nestjs-backjob';
-import { JobFeedService } from '../libs/backjob/src/live/job-feed.service.js';
+import { JobFeedService } from '../libs/backjob/src/feed/job-feed.service.js';
 import { JobTracker } from '../libs/backjob/src/storage/job-tracker.js';
 import { createTestApp, type TestApp } from './fixtures/test-app.js';
 import { LiveWorkController } from './fixtures/live-work.controller.js';
@@ -29,16 +29,16 @@ function progressSeen(snapshots: JobStatusSnapshot[]): number[] {
 function timerTracker() {
   const alive = new Set<number>();
   let recording = false;
-  const createdByLiveCode = () => {
+  const createdByFeedCode = () => {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 30;
     const stack = new Error().stack ?? '';
     Error.stackTraceLimit = limit;
-    return /[\\/]src[\\/]live[\\/]/.test(stack);
+    return /[\\/]src[\\/](feed|live)[\\/]/.test(stack);
   };
   const hook = createHook({
     init(asyncId, type) {
-      if (recording && type === 'Timeout' && createdByLiveCode())
+      if (recording && type === 'Timeout' && createdByFeedCode())
         alive.add(asyncId);
     },
     destroy(asyncId) {

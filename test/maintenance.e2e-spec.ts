@@ -124,6 +124,27 @@ describe('errorTimeout, enforced three ways', () => {
     }
   });
 
+  it("(c) sweeps often enough by default that a dead instance's job ends within 1.5 × errorTimeout", async () => {
+    const errorTimeout = 0.6;
+    const t = await createTestApp({
+      controllers: [SlowController, ClientController],
+      // No sweepInterval: the lifecycle derives it from errorTimeout.
+      backjob: { baseUrl: dead.url, errorTimeout },
+    });
+    try {
+      const id = await startAsClient(t.url, AS_USER, 'slow');
+      const row = await waitForRow(t, id, JobStatus.Failed, 5000);
+      // Its last sign of life was its insert; nobody read it meanwhile, so
+      // only the sweep ended it. Half a second of slack for a loaded machine.
+      expect(row.endTime! - row.startTime).toBeLessThan(
+        1.5 * errorTimeout * 1000 + 500,
+      );
+      expect(row.statusText).toBe(ENDING_TEXTS.instanceLost);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('(d) the sweep takes over an anonymous job whose instance died before it started, and runs it', async () => {
     const t = await createTestApp({
       controllers: [SlowController],

@@ -39,8 +39,8 @@ import type {
   BackJobModuleExtras,
   BackJobModuleOptions,
 } from './interfaces/backjob-options.interface.js';
-import { JobChangeRelay } from './live/job-change.relay.js';
-import { JobFeedService } from './live/job-feed.service.js';
+import { JobChangeRelay } from './feed/job-change.relay.js';
+import { JobFeedService } from './feed/job-feed.service.js';
 import { JobMaintenanceService } from './maintenance/job-maintenance.service.js';
 import { CacheLocator } from './storage/cache-locator.js';
 import { createJobStore } from './storage/job-store.factory.js';

@@ -14,7 +14,7 @@ import {
   type JobEnding,
 } from './lifecycle/job-lifecycle.js';
 import type { JobStatusSnapshot } from './interfaces/job-status.interface.js';
-import { JobFeedService } from './live/job-feed.service.js';
+import { JobFeedService } from './feed/job-feed.service.js';
 import { JobMaintenanceService } from './maintenance/job-maintenance.service.js';
 import { JobTracker } from './storage/job-tracker.js';
 

@@ -12,6 +12,7 @@ import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import {
   isFinalStatus,
   JobEndings,
+  isWaitingStatus,
   JobStatus,
   RELEASED_SIGN_OF_LIFE,
   type JobEnding,
@@ -112,7 +113,7 @@ export class JobMonitor {
     } catch (error) {
       if (stop.signal.aborted) return 'done';
       const current = await this.tracker.find(job.id);
-      if (current?.status !== JobStatus.Started) return 'wait';
+      if (!current || !isWaitingStatus(current.status)) return 'wait';
       const reason = messages.workerUnreachableMessage(
         this.client.describeTarget(request),
         messages.describeError(error),
@@ -165,18 +166,18 @@ export class JobMonitor {
       const current = await this.tracker.find(job.id);
       if (!current || isFinalStatus(current.status)) return stop.abort();
       if (await this.tracker.endIfStale(current)) return stop.abort();
-      if (current.status === JobStatus.Started && Date.now() >= claimBy) {
-        const url = this.client.describeTarget(job.request);
-        await this.tracker.end(
-          job.id,
-          JobEndings.unreachable(
-            current.statusText,
-            messages.workerUnreachableMessage(
-              url,
-              messages.noAnswerMessage(this.options.requestTimeout),
-            ),
-          ),
+      if (isWaitingStatus(current.status) && Date.now() >= claimBy) {
+        const reason = messages.workerUnreachableMessage(
+          this.client.describeTarget(job.request),
+          messages.noAnswerMessage(this.options.requestTimeout),
         );
+        if (
+          await this.tracker.end(
+            job.id,
+            JobEndings.unreachable(current.statusText, reason),
+          )
+        )
+          this.logger.warn(messages.monitorEndedMessage(job.id, reason));
         stop.abort();
       }
     };

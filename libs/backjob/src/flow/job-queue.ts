@@ -14,8 +14,8 @@ import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import {
   heartbeatIntervalMs,
+  isWaitingStatus,
   JobEndings,
-  JobStatus,
   RELEASED_SIGN_OF_LIFE,
 } from '../lifecycle/job-lifecycle.js';
 import type { JobRecord } from '../storage/job-store.js';
@@ -132,7 +132,7 @@ export class JobQueue implements OnApplicationBootstrap {
 
   /** Admits a stored job, e.g. after a monitor request or a take-over. */
   admitStored(job: JobRecord, forwarded: MonitoredJob['forwarded']): void {
-    if (job.status !== JobStatus.Started) return;
+    if (!isWaitingStatus(job.status)) return;
     this.admit({
       id: job.id,
       request: JSON.parse(job.request) as NormalizedJobRequest,

@@ -6,7 +6,7 @@ import {
   JobEndings,
   type JobEnding,
 } from '../lifecycle/job-lifecycle.js';
-import { JobChangeRelay } from '../live/job-change.relay.js';
+import { JobChangeRelay } from '../feed/job-change.relay.js';
 import { JobTracker } from '../storage/job-tracker.js';
 import { JobRun } from './job-run.js';
 

@@ -90,6 +90,11 @@ export const PROGRESS_STATUSES = PENDING_STATUSES;
 /** Where a waiting job's heartbeat may be written: a job not running yet. */
 export const WAITING_STATUSES: readonly JobStatus[] = [JobStatus.Started];
 
+/** A job not running yet: delayed, queued, or about to be claimed. */
+export function isWaitingStatus(status: JobStatus): boolean {
+  return WAITING_STATUSES.includes(status);
+}
+
 /** Where an ending starts from: a pending job. Every final status has the same sources. */
 export const ENDABLE_STATUSES = statusesBefore(JobStatus.Failed);
 

@@ -1,4 +1,8 @@
-import { isFinalStatus, JobStatus } from '../lifecycle/job-lifecycle.js';
+import {
+  isFinalStatus,
+  isWaitingStatus,
+  JobStatus,
+} from '../lifecycle/job-lifecycle.js';
 import type { JobRecord } from '../storage/job-store.js';
 
 /**
@@ -36,7 +40,7 @@ export class ProgressEstimator {
   /** Adds the job's current state as a sample and estimates from the window. */
   estimate(job: JobRecord, now: number): ProgressEstimate {
     if (isFinalStatus(job.status)) return endedEstimate(job);
-    if (job.status === JobStatus.Started) return { eta: null, rate: null };
+    if (isWaitingStatus(job.status)) return { eta: null, rate: null };
     this.add(job);
     const last = this.samples[this.samples.length - 1];
     const reference = this.reference(last.time - RATE_WINDOW_MS);
