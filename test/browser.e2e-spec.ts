@@ -78,7 +78,11 @@ describe.runIf(hasChromium && !otherStore)(
     async function endedCard(kind: string) {
       const card = page.locator(`.job[data-kind="${kind}"]`).first();
       await card
-        .and(page.locator('[data-status="2"], [data-status="3"]'))
+        .and(
+          page.locator(
+            '[data-status="2"], [data-status="3"], [data-status="4"]',
+          ),
+        )
         .waitFor({ timeout: 20_000 });
       return card;
     }
@@ -189,6 +193,24 @@ describe.runIf(hasChromium && !otherStore)(
 
       await page.screenshot({
         path: new URL('progress-page.png', ARTIFACTS).pathname,
+        fullPage: true,
+      });
+    });
+
+    it('cancels a running job from its card, which then shows it cancelled, in grey', async () => {
+      await page.goto(example.url);
+      await page.click('#start-long');
+      const long = page.locator('.job[data-kind="long"]').first();
+      await long.and(page.locator('[data-status="1"]')).waitFor();
+      await long.locator('.cancel').click();
+      const ended = await endedCard('long');
+      expect(await ended.getAttribute('data-state')).toBe('cancelled');
+      expect(await ended.locator('.output').textContent()).toContain(
+        'cancelled: from the page',
+      );
+      expect(await ended.locator('.cancel').isHidden()).toBe(true);
+      await page.screenshot({
+        path: new URL('cancelled-job.png', ARTIFACTS).pathname,
         fullPage: true,
       });
     });

@@ -1,4 +1,12 @@
-import { Controller, Get, Header, Post, Req } from '@nestjs/common';
+import {
+  Controller,
+  ForbiddenException,
+  Get,
+  Header,
+  Param,
+  Post,
+  Req,
+} from '@nestjs/common';
 import type { Request } from 'express';
 import {
   BackJobService,
@@ -72,6 +80,21 @@ export class JobsController {
       body: { rows: IMPORT_ROWS },
       bodyType: 'json',
     });
+  }
+
+  /**
+   * Cancels a job its caller started: it ends at once, and its handler's
+   * signal() aborts wherever it runs.
+   */
+  @Post('jobs/:id/cancel')
+  async cancel(
+    @Param('id') id: string,
+    @Req() request: Request,
+  ): Promise<{ cancelled: boolean }> {
+    const scope = await this.backjob.getScope(id);
+    if (scope === null || scope !== (demoUserOf(request) ?? ''))
+      throw new ForbiddenException('Only who started a job may cancel it.');
+    return { cancelled: await this.backjob.cancel(id, 'from the page') };
   }
 
   /**

@@ -22,19 +22,22 @@ export class ReportsController {
    * The original BackJob README's long job: progress 1, 20, 40, 60, 80,
    * then done. It says whose job it runs as: the job request carries the
    * caller's cookies, unless it was started with withUserCookies: false.
+   * Its waits take the job's signal, so a cancel (or a shutdown) stops it
+   * at once.
    */
   @Get('long')
   @BackgroundWorker()
   async long(@Req() request: Request): Promise<string> {
+    const signal = this.backjob.signal();
     this.backjob.update(1);
     this.backjob.write(this.whoami(request));
     this.backjob.write('Job started.\n');
     for (const progress of [20, 40, 60, 80]) {
-      await sleep(exampleConfig.stepMs);
+      await sleep(exampleConfig.stepMs, undefined, { signal });
       this.backjob.update(progress);
       if (progress === 40) this.backjob.write('Job in progress.\n');
     }
-    await sleep(exampleConfig.stepMs);
+    await sleep(exampleConfig.stepMs, undefined, { signal });
     return 'Job done.';
   }
 
