@@ -4,7 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobStatus } from 'nestjs-backjob';
-import { ENDING_TEXTS } from '../libs/backjob/src/lifecycle/job-lifecycle.js';
+import {
+  ENDING_TEXTS,
+  isPendingStatus,
+} from '../libs/backjob/src/lifecycle/job-lifecycle.js';
 import type { AppBuild } from './fixtures/app-process.js';
 import {
   buildLifecycleApp,
@@ -15,8 +18,6 @@ import {
   type JobRow,
   type LifecycleProcess,
 } from './fixtures/lifecycle-process.js';
-
-const PENDING = [JobStatus.Started, JobStatus.InProgress];
 
 let build: AppBuild;
 let dir: string;
@@ -98,7 +99,7 @@ describe('an instance that dies (SIGKILL), and the one that finds its jobs (SQLi
       () => {
         const rows = [running, asUser, anonymous].map(row);
         return (
-          rows.every((r) => r && !PENDING.includes(r.status)) &&
+          rows.every((r) => r && !isPendingStatus(r.status)) &&
           (rows as JobRow[])
         );
       },
@@ -172,7 +173,7 @@ describe('an instance that dies (SIGKILL), and the one that finds its jobs (SQLi
     const done = await pollUntil(
       () => {
         const r = row(waiting);
-        return r && !PENDING.includes(r.status) && r;
+        return r && !isPendingStatus(r.status) && r;
       },
       () => `the waiting job did not end: ${JSON.stringify(row(waiting))}`,
     );

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BackJobShutdownError, JobStatus } from 'nestjs-backjob';
 import { shuttingDownMessage } from '../libs/backjob/src/backjob.messages.js';
-import { ENDING_TEXTS } from '../libs/backjob/src/lifecycle/job-lifecycle.js';
+import {
+  ENDING_TEXTS,
+  isPendingStatus,
+} from '../libs/backjob/src/lifecycle/job-lifecycle.js';
 import type { AppBuild } from './fixtures/app-process.js';
 import {
   gates,
@@ -20,8 +23,6 @@ import {
   type LifecycleProcess,
 } from './fixtures/lifecycle-process.js';
 import { createTestApp } from './fixtures/test-app.js';
-
-const PENDING = [JobStatus.Started, JobStatus.InProgress];
 
 let build: AppBuild;
 let dir: string;
@@ -179,7 +180,7 @@ describe('graceful shutdown on SIGTERM (SQLite, child processes)', () => {
     });
     // Nothing else of that instance is left pending.
     const pending = [...rows.values()].filter((row) =>
-      PENDING.includes(row.status),
+      isPendingStatus(row.status),
     );
     expect(pending.map((row) => row.id)).toEqual([anonymous]);
 
@@ -209,7 +210,7 @@ describe('graceful shutdown on SIGTERM (SQLite, child processes)', () => {
     const done = await pollUntil(
       () => {
         const row = readJobs(files().sqliteFile).get(anonymous);
-        return row && !PENDING.includes(row.status) && row;
+        return row && !isPendingStatus(row.status) && row;
       },
       () =>
         `the boot sweep did not take the released job over: ${JSON.stringify(
