@@ -11,12 +11,20 @@ import type { AddressInfo } from 'node:net';
 import {
   BackgroundWorker,
   BackJobService,
+  BackJobShutdownError,
   JobAbortedError,
   JobStatus,
   type JobStatusSnapshot,
 } from 'nestjs-backjob';
 import { firstValueFrom, toArray } from 'rxjs';
 import { RunningJobs } from '../libs/backjob/src/flow/running-jobs.js';
+import {
+  ENDING_TEXTS,
+  RELEASED_SIGN_OF_LIFE,
+} from '../libs/backjob/src/lifecycle/job-lifecycle.js';
+import { JobMaintenanceService } from '../libs/backjob/src/maintenance/job-maintenance.service.js';
+import { JobTracker } from '../libs/backjob/src/storage/job-tracker.js';
+import { ClientController, startAsClient } from './fixtures/work.controller.js';
 import { startTcpFault } from './fixtures/tcp-proxy.js';
 import {
   createTestApp,
@@ -320,6 +328,70 @@ describe('endings that are true', () => {
     } finally {
       Gate.of('guard').open();
       await t.close();
+    }
+  });
+});
+
+describe('a graceful shutdown', () => {
+  it('interrupts what outlives the grace period, fails the waiting jobs of a user, releases the anonymous ones to another instance and refuses start()', async () => {
+    const survivor = await createTestApp({
+      controllers: [LifeController, ClientController],
+    });
+    const leaving = await createTestApp({
+      controllers: [LifeController, ClientController],
+      sqliteFile: survivor.sqliteFile,
+      backjob: { maxConcurrentJobs: 1, shutdownGracePeriod: 0.3 },
+    });
+    const [running, asUser, anonymous] = ['running', 'user', 'anon'].map(
+      uniqueName,
+    );
+    try {
+      const runningId = await leaving.backjob.start(`life/held/${running}`);
+      await waitForJob(leaving.backjob, runningId, (s) => s.progress === 10);
+      const asUserId = await startAsClient(
+        leaving.url,
+        { cookie: 'session=someone' },
+        `life/held/${asUser}`,
+      );
+      const anonymousId = await leaving.backjob.start(
+        `life/held/${anonymous}`,
+        { withUserCookies: false },
+      );
+
+      const began = Date.now();
+      await leaving.app.close();
+      expect(Date.now() - began).toBeLessThan(300 + 1000);
+      await expect(leaving.backjob.start('life/guarded')).rejects.toThrow(
+        BackJobShutdownError,
+      );
+
+      const read = (id: string) => survivor.app.get(JobTracker).find(id);
+      expect(await read(runningId)).toMatchObject({
+        status: JobStatus.Failed,
+        statusText: `holding\n${ENDING_TEXTS.interrupted}`,
+      });
+      expect((seen.get(running)?.reason as JobAbortedError).message).toContain(
+        ENDING_TEXTS.interrupted,
+      );
+      expect(await read(asUserId)).toMatchObject({
+        status: JobStatus.Failed,
+        statusText: ENDING_TEXTS.notStartedBeforeShutdown,
+      });
+      expect(await read(anonymousId)).toMatchObject({
+        status: JobStatus.Started,
+        updatedTime: RELEASED_SIGN_OF_LIFE,
+      });
+      // The survivor's next sweep takes the released job over and runs it.
+      expect(await survivor.app.get(JobMaintenanceService).sweep()).toBe(1);
+      Gate.of(anonymous).open();
+      expect(await waitForJob(survivor.backjob, anonymousId)).toMatchObject({
+        status: JobStatus.Completed,
+        statusText: `${anonymous} done`,
+      });
+      expect(seen.has(asUser)).toBe(false);
+    } finally {
+      Gate.of(running).open();
+      await survivor.close();
     }
   });
 });
