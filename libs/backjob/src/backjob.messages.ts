@@ -1,6 +1,8 @@
 // Every sentence the module shows a developer, in one place: what went wrong,
 // then how to fix it.
 
+import { inspect } from 'node:util';
+
 export const noStoreMessage = () =>
   'BackJob has nowhere to keep jobs: both useDb and useCache are false. Set useDb: true (TypeORM) or useCache: true (@nestjs/cache-manager).';
 
@@ -42,6 +44,24 @@ export const invalidBodyTypeMessage = (value: unknown) =>
 
 export const invalidDelayMessage = (delay: unknown) =>
   `BackJob cannot delay a job by ${typeof delay === 'string' ? JSON.stringify(delay) : String(delay)}: the delay is a number of seconds, 0 or more. Pass a number, e.g. { delay: 5 }.`;
+
+export const unsendableValueMessage = (path: string, what: string) =>
+  `BackJob cannot send the job request: ${path} is ${what}. Pass plain data (strings, numbers, booleans, null, arrays and objects without cycles), e.g. convert it with String() or pick the fields the route needs.`;
+
+export const invalidScopeMessage = (scope: unknown) =>
+  `BackJob's scope must be a string, not ${typeof scope === 'object' ? inspect(scope, { depth: 1 }) : `${typeof scope} ${String(scope)}`}. Pass a label such as the owner's id as a string: { scope: String(user.id) }.`;
+
+export const longScopeMessage = (length: number, max: number) =>
+  `BackJob's scope is ${length} characters long; the job table keeps at most ${max}. Store a shorter label, such as an id, and keep the rest elsewhere.`;
+
+export const bodyTooLargeMessage = (bytes: number, max: number) =>
+  `BackJob cannot send a job request body of ${bytes} bytes: the limit is ${max} bytes (maxRequestBytes, like the 100 kB default of the app's body parser, which would refuse it). Send an id of the data and let the action load it, or raise maxRequestBytes together with the body parser's limit.`;
+
+export const smallOutputCapMessage = (value: unknown, min: number) =>
+  `BackJob's maxOutputBytes must be a whole number of at least ${min} (bytes), not ${String(value)}. Leave it out for the 1 MiB default.`;
+
+export const invalidPreviousKeysMessage = () =>
+  "BackJob's previousKeys must be a list of keys of at least 32 characters each, the keys other instances may still sign with. Leave it out, or list the old key while the new one rolls out.";
 
 export const positiveIntegerMessage = (name: string, value: unknown) =>
   `BackJob's ${name} must be a whole number of 1 or more, not ${String(value)}.`;

@@ -24,6 +24,7 @@ import {
 } from './job-request.normalizer.js';
 import { InstanceState } from './instance-state.js';
 import { JobQueue } from './job-queue.js';
+import { checkBodySize, checkScope } from './job-request.check.js';
 import { RequestSigner } from './request-signer.js';
 import { SelfHttpClient } from './self-http.client.js';
 
@@ -58,9 +59,11 @@ export class JobLauncher {
     startOptions: StartJobOptions = {},
   ): Promise<string> {
     this.instance.assertRunning();
+    // Everything is checked before anything is written or sent.
     const normalized = normalizeJobRequest(request, this.client.prefixFor);
+    checkBodySize(normalized.body, this.options.maxRequestBytes);
     const delaySeconds = checkDelay(startOptions.delay);
-    const scope = startOptions.scope ?? '';
+    const scope = checkScope(startOptions.scope);
     const forwarded =
       startOptions.withUserCookies === false
         ? {}
