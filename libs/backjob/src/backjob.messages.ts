@@ -122,6 +122,9 @@ export const workerOnlyMessage = () =>
 export const alreadyClaimedMessage = () =>
   'This job was already picked up by another worker request; it runs only once.';
 
+export const unserialisableResultMessage = (why: string) =>
+  `the result could not be serialised: ${why}. Return a string, or a value JSON.stringify can encode (no cycles, BigInt as a string).`;
+
 export const storeWriteFailedMessage = (jobId: string, error: unknown) =>
   `BackJob could not store the progress of job ${jobId}: ${describeError(error)}. The next update or the final status will try again.`;
 
@@ -193,7 +196,50 @@ export const missingCanWatchMessage = () =>
 export const invalidLivePathMessage = (path: unknown) =>
   `BackJobLiveModule's path ${JSON.stringify(path)} is not a route path. Give one such as 'jobs' or 'api/jobs'.`;
 
+// How far describeError follows causes and looks into thrown objects, and
+// how long its text may get: a reason is a line of a job's text or of a log.
+const MAX_CAUSES = 5;
+const INSPECT_DEPTH = 2;
+const MAX_REASON_LENGTH = 2000;
+
+/**
+ * Any thrown value as a readable reason: an Error's message (with its
+ * `code`, its causes and, for an AggregateError, each of its errors), a
+ * string as it is, anything else inspected a few levels deep. Never an
+ * Error's other properties: a driver error carries the statement's
+ * parameters (the job's data), which must not reach a log.
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  const text = describeThrown(error, 0);
+  return text.length > MAX_REASON_LENGTH
+    ? `${text.slice(0, MAX_REASON_LENGTH)}…`
+    : text;
+}
+
+function describeThrown(error: unknown, depth: number): string {
+  if (typeof error === 'string') return error || 'an empty string';
+  if (error === undefined || error === null)
+    return `${String(error)} (a throw without an error)`;
+  if (!(error instanceof Error))
+    return inspect(error, {
+      depth: INSPECT_DEPTH,
+      breakLength: Infinity,
+      maxArrayLength: 10,
+      maxStringLength: 500,
+    });
+  let text = error.message || error.name;
+  const code = (error as { code?: unknown }).code;
+  if (
+    (typeof code === 'string' || typeof code === 'number') &&
+    !text.includes(String(code))
+  )
+    text += ` (${code})`;
+  if (error instanceof AggregateError && depth < MAX_CAUSES)
+    text += `: ${error.errors.map((e: unknown) => describeThrown(e, depth + 1)).join('; ')}`;
+  if (error.cause !== undefined)
+    text +=
+      depth < MAX_CAUSES
+        ? `, caused by: ${describeThrown(error.cause, depth + 1)}`
+        : ', caused by more errors';
+  return text;
 }

@@ -6,6 +6,7 @@ import { JobFailedException } from '../errors/job-failed.exception.js';
 import { JobEndings, type JobEnding } from '../lifecycle/job-lifecycle.js';
 import type { JobProgressChange } from '../storage/job-store.js';
 import type { JobTracker } from '../storage/job-tracker.js';
+import { valueToText } from './output-capture.js';
 
 /**
  * The state of one job while its action runs in a worker request: the output
@@ -80,6 +81,21 @@ export class JobRun {
   /** Ends the action at once; the worker records the failure. */
   fail(text?: string): never {
     throw new JobFailedException(text ?? '');
+  }
+
+  /**
+   * The action returned `value`: completes the job with it, unless it ended
+   * already; fails it when the value cannot be turned into text.
+   */
+  settleResult(value: unknown): Promise<void> {
+    let text: string;
+    try {
+      text = valueToText(value);
+    } catch (error) {
+      return this.settleFailure(error);
+    }
+    this.write(text);
+    return this.settleSuccess();
   }
 
   /** The action returned: completes the job unless it ended already. */
