@@ -128,6 +128,12 @@ export const unserialisableResultMessage = (why: string) =>
 export const storeWriteFailedMessage = (jobId: string, error: unknown) =>
   `BackJob could not store the progress of job ${jobId}: ${describeError(error)}. The next update or the final status will try again.`;
 
+export const longTextRefusedMessage = (jobId: string, error: unknown) =>
+  `BackJob's store refused the final text of job ${jobId}: ${describeError(error)}. It stores the head and the tail of the text instead. Lower maxOutputBytes below the database's limit (MariaDB's max_allowed_packet) to keep all of it.`;
+
+export const longTextRefusedReason = (error: unknown) =>
+  `the store refused the whole output (${describeError(error)}), so only its head and tail are kept; lower maxOutputBytes below the database's limit`;
+
 export const finalWriteFailedMessage = (jobId: string, error: unknown) =>
   `BackJob could not store the final status of job ${jobId}: ${describeError(error)}. Its monitor or the timeout sweep will end it.`;
 
