@@ -116,6 +116,19 @@ export const monitorEndedMessage = (jobId: string, reason: string) =>
 export const workerUnreachableMessage = (url: string, why: string) =>
   `The worker request to ${url} failed: ${why}`;
 
+export const unknownKeyLogMessage = (keyId: string) =>
+  `BackJob refused an internal request signed with key ${keyId}, which this instance does not have. Give every instance the same key option; while keys rotate, list the other one in previousKeys.`;
+
+export const unknownKeyRefusal = () =>
+  'This internal request is signed with a key this instance does not have.';
+
+export const unsharedKeyReason = (
+  phase: 'monitor' | 'worker',
+  url: string,
+  keyId: string,
+) =>
+  `The ${phase} request to ${url} was refused: the instance that received the ${phase} request does not share this key (key id ${keyId}). Give every instance the same key option; while keys rotate, list the other one in previousKeys.`;
+
 export const workerOnlyMessage = () =>
   'This action runs only as a background job. Start it with BackJobService.start().';
 

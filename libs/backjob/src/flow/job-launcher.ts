@@ -27,6 +27,7 @@ import { JobQueue } from './job-queue.js';
 import { checkBodySize, checkScope } from './job-request.check.js';
 import { RequestSigner } from './request-signer.js';
 import { SelfHttpClient } from './self-http.client.js';
+import { unsharedKeyReason } from './unknown-key.js';
 
 // The monitor request is sent at once: its token only has to outlive a slow
 // loopback or load balancer, and a replay later than this is refused.
@@ -146,10 +147,11 @@ export class JobLauncher {
       if (response.headers[BACKJOB_ACK_HEADER] === id) return;
       await this.failLaunch(
         id,
-        messages.monitorRefusedMessage(
-          url,
-          messages.answeredMessage(response.status, response.body),
-        ),
+        unsharedKeyReason(response, 'monitor', url) ??
+          messages.monitorRefusedMessage(
+            url,
+            messages.answeredMessage(response.status, response.body),
+          ),
       );
     } catch (error) {
       await this.failLaunch(
