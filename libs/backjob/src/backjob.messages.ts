@@ -129,6 +129,9 @@ export const unsharedKeyReason = (
 ) =>
   `The ${phase} request to ${url} was refused: the instance that received the ${phase} request does not share this key (key id ${keyId}). Give every instance the same key option; while keys rotate, list the other one in previousKeys.`;
 
+export const droppedHeaderMessage = (name: string) =>
+  `BackJob did not forward the caller's ${name} header to the job: its value has a character an HTTP header cannot carry (CR, LF or beyond latin1), so the job runs without it. Check what sets that header; if the job needs it, pass the value in the job's query or body instead.`;
+
 export const workerOnlyMessage = () =>
   'This action runs only as a background job. Start it with BackJobService.start().';
 

@@ -71,6 +71,7 @@ export class JobLauncher {
         : pickForwardedHeaders(
             this.context.state?.headers,
             this.options.forwardHeaders,
+            (name) => this.logger.warn(messages.droppedHeaderMessage(name)),
           );
     const merge = startOptions.merge ?? this.options.mergeIdentical;
     const now = Date.now();
