@@ -57,23 +57,21 @@ describe('keys rotate: requests are signed with key and verified with previousKe
     return app;
   }
 
+  /** Starts a job on `app` and waits for its end. */
+  const echoJob = async (app: TestApp) =>
+    waitForJob(app.backjob, await app.backjob.start('echo'));
+
   it('runs a job whose requests are signed with a key the receiver lists in previousKeys', async () => {
     for (const monitorRequest of [false, true]) {
-      const rotated = await sender(NEW_KEY, [OLD_KEY], monitorRequest);
-      const status = await waitForJob(
-        rotated.backjob,
-        await rotated.backjob.start('echo'),
+      const status = await echoJob(
+        await sender(NEW_KEY, [OLD_KEY], monitorRequest),
       );
       expect(status.status, status.statusText).toBe(JobStatus.Completed);
     }
   });
 
   it('fails a job whose worker request reached an instance without its key, and logs the key id, never the key', async () => {
-    const stranger = await sender(STRANGER_KEY, [], false);
-    const status = await waitForJob(
-      stranger.backjob,
-      await stranger.backjob.start('echo'),
-    );
+    const status = await echoJob(await sender(STRANGER_KEY, [], false));
     expect(status.status).toBe(JobStatus.Failed);
     expect(status.statusText).toContain(
       `the instance that received the worker request does not share this key (key id ${idOf(STRANGER_KEY)})`,
@@ -85,11 +83,7 @@ describe('keys rotate: requests are signed with key and verified with previousKe
   });
 
   it('fails a job whose monitor request reached an instance without its key', async () => {
-    const stranger = await sender(STRANGER_KEY, [], true);
-    const status = await waitForJob(
-      stranger.backjob,
-      await stranger.backjob.start('echo'),
-    );
+    const status = await echoJob(await sender(STRANGER_KEY, [], true));
     expect(status.status).toBe(JobStatus.Failed);
     expect(status.statusText).toContain(
       'the instance that received the monitor request does not share this key',
