@@ -24,7 +24,9 @@ export function refuseUnknownKey(
   const keyId = signer.unknownKeyId(token);
   if (keyId === null) return;
   logger.warn(messages.unknownKeyLogMessage(keyId));
-  response.setHeader(BACKJOB_UNKNOWN_KEY_HEADER, keyId);
+  // Fastify's reply has no setHeader; its Node response (raw) does.
+  const raw = (response as { raw?: ServerResponse }).raw ?? response;
+  raw.setHeader(BACKJOB_UNKNOWN_KEY_HEADER, keyId);
   throw new ForbiddenException(messages.unknownKeyRefusal());
 }
 
