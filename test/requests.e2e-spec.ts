@@ -53,6 +53,8 @@ describe('what a job request carries', () => {
           'connection',
         ],
         mergeIdentical: false,
+        // Above the body parser's 100 kB, to show what the app does then.
+        maxRequestBytes: 1_000_000,
       },
     });
   });

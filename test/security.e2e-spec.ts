@@ -62,13 +62,16 @@ describe('internal requests are signed, single-use and run as the caller', () =>
     const forged = [
       '',
       'garbage',
-      'v1.worker.not-a-uuid.99999999999.abc',
-      [...parts.slice(0, 4), parts[4].slice(0, 20)].join('.'), // wrong length
-      [...parts.slice(0, 4), '!'.repeat(43)].join('.'), // not base64url
-      [...parts.slice(0, 4), 'A'.repeat(43)].join('.'), // right length, wrong value
-      [...parts.slice(0, 3), String(Number(parts[3]) + 100), parts[4]].join(
-        '.',
-      ), // expiry changed
+      'v2.worker.not-a-uuid.99999999999.abc',
+      valid.replace(/^v2/, 'v1'), // the old format
+      [...parts.slice(0, 5), parts[5].slice(0, 20)].join('.'), // wrong length
+      [...parts.slice(0, 5), '!'.repeat(43)].join('.'), // not base64url
+      [...parts.slice(0, 5), 'A'.repeat(43)].join('.'), // right length, wrong value
+      [
+        ...parts.slice(0, 3),
+        String(Number(parts[3]) + 100),
+        ...parts.slice(4),
+      ].join('.'), // expiry changed
       signer.sign(id, 'worker', target, -10), // expired
       signer.sign(id, 'worker', { method: 'GET', path: '/work/object' }, 60), // for another route
       signer.sign(id, 'worker', { method: 'POST', path: '/work/steps/s' }, 60), // for another method

@@ -25,5 +25,11 @@ export const BACKJOB_CLAIM_HEADER = 'x-backjob-claim';
 /** Response header by which a worker request says it stored its job's final status. */
 export const BACKJOB_SETTLED_HEADER = 'x-backjob-settled';
 
+/**
+ * Response header by which an internal request signed with a key this
+ * instance does not have is refused; its value is that key's id.
+ */
+export const BACKJOB_UNKNOWN_KEY_HEADER = 'x-backjob-unknown-key';
+
 /** Context of every log line the module writes. */
 export const BACKJOB_LOGGER_CONTEXT = 'BackJob';

@@ -25,6 +25,7 @@ import { InstanceState } from './flow/instance-state.js';
 import { JobQueue } from './flow/job-queue.js';
 import { JobWorker } from './flow/job-worker.js';
 import { RequestSigner } from './flow/request-signer.js';
+import { refuseUnknownKey } from './flow/unknown-key.js';
 
 /**
  * The global interceptor. Every HTTP request passes through it:
@@ -69,6 +70,11 @@ export class BackJobInterceptor implements NestInterceptor {
           next,
           sendsOwnResponse(execution),
         );
+      refuseUnknownKey(
+        this.signer,
+        token,
+        execution.switchToHttp().getResponse<ServerResponse>(),
+      );
     }
     if (this.isBackgroundWorker(execution))
       throw new ForbiddenException(messages.workerOnlyMessage());

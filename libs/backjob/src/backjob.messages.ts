@@ -1,6 +1,8 @@
 // Every sentence the module shows a developer, in one place: what went wrong,
 // then how to fix it.
 
+import { inspect } from 'node:util';
+
 export const noStoreMessage = () =>
   'BackJob has nowhere to keep jobs: both useDb and useCache are false. Set useDb: true (TypeORM) or useCache: true (@nestjs/cache-manager).';
 
@@ -42,6 +44,24 @@ export const invalidBodyTypeMessage = (value: unknown) =>
 
 export const invalidDelayMessage = (delay: unknown) =>
   `BackJob cannot delay a job by ${typeof delay === 'string' ? JSON.stringify(delay) : String(delay)}: the delay is a number of seconds, 0 or more. Pass a number, e.g. { delay: 5 }.`;
+
+export const unsendableValueMessage = (path: string, what: string) =>
+  `BackJob cannot send the job request: ${path} is ${what}. Pass plain data (strings, numbers, booleans, null, arrays and objects without cycles), e.g. convert it with String() or pick the fields the route needs.`;
+
+export const invalidScopeMessage = (scope: unknown) =>
+  `BackJob's scope must be a string, not ${typeof scope === 'object' ? inspect(scope, { depth: 1 }) : `${typeof scope} ${String(scope)}`}. Pass a label such as the owner's id as a string: { scope: String(user.id) }.`;
+
+export const longScopeMessage = (length: number, max: number) =>
+  `BackJob's scope is ${length} characters long; the job table keeps at most ${max}. Store a shorter label, such as an id, and keep the rest elsewhere.`;
+
+export const bodyTooLargeMessage = (bytes: number, max: number) =>
+  `BackJob cannot send a job request body of ${bytes} bytes: the limit is ${max} bytes (maxRequestBytes, like the 100 kB default of the app's body parser, which would refuse it). Send an id of the data and let the action load it, or raise maxRequestBytes together with the body parser's limit.`;
+
+export const smallOutputCapMessage = (value: unknown, min: number) =>
+  `BackJob's maxOutputBytes must be a whole number of at least ${min} (bytes), not ${String(value)}. Leave it out for the 1 MiB default.`;
+
+export const invalidPreviousKeysMessage = () =>
+  "BackJob's previousKeys must be a list of keys of at least 32 characters each, the keys other instances may still sign with. Leave it out, or list the old key while the new one rolls out.";
 
 export const positiveIntegerMessage = (name: string, value: unknown) =>
   `BackJob's ${name} must be a whole number of 1 or more, not ${String(value)}.`;
@@ -96,14 +116,39 @@ export const monitorEndedMessage = (jobId: string, reason: string) =>
 export const workerUnreachableMessage = (url: string, why: string) =>
   `The worker request to ${url} failed: ${why}`;
 
+export const unknownKeyLogMessage = (keyId: string) =>
+  `BackJob refused an internal request signed with key ${keyId}, which this instance does not have. Give every instance the same key option; while keys rotate, list the other one in previousKeys.`;
+
+export const unknownKeyRefusal = () =>
+  'This internal request is signed with a key this instance does not have.';
+
+export const unsharedKeyReason = (
+  phase: 'monitor' | 'worker',
+  url: string,
+  keyId: string,
+) =>
+  `The ${phase} request to ${url} was refused: the instance that received the ${phase} request does not share this key (key id ${keyId}). Give every instance the same key option; while keys rotate, list the other one in previousKeys.`;
+
+export const droppedHeaderMessage = (name: string) =>
+  `BackJob did not forward the caller's ${name} header to the job: its value has a character an HTTP header cannot carry (CR, LF or beyond latin1), so the job runs without it. Check what sets that header; if the job needs it, pass the value in the job's query or body instead.`;
+
 export const workerOnlyMessage = () =>
   'This action runs only as a background job. Start it with BackJobService.start().';
 
 export const alreadyClaimedMessage = () =>
   'This job was already picked up by another worker request; it runs only once.';
 
+export const unserialisableResultMessage = (why: string) =>
+  `the result could not be serialised: ${why}. Return a string, or a value JSON.stringify can encode (no cycles, BigInt as a string).`;
+
 export const storeWriteFailedMessage = (jobId: string, error: unknown) =>
   `BackJob could not store the progress of job ${jobId}: ${describeError(error)}. The next update or the final status will try again.`;
+
+export const longTextRefusedMessage = (jobId: string, error: unknown) =>
+  `BackJob's store refused the final text of job ${jobId}: ${describeError(error)}. It stores the head and the tail of the text instead. Lower maxOutputBytes below the database's limit (MariaDB's max_allowed_packet) to keep all of it.`;
+
+export const longTextRefusedReason = (error: unknown) =>
+  `the store refused the whole output (${describeError(error)}), so only its head and tail are kept; lower maxOutputBytes below the database's limit`;
 
 export const finalWriteFailedMessage = (jobId: string, error: unknown) =>
   `BackJob could not store the final status of job ${jobId}: ${describeError(error)}. Its monitor or the timeout sweep will end it.`;
@@ -173,7 +218,50 @@ export const missingCanWatchMessage = () =>
 export const invalidLivePathMessage = (path: unknown) =>
   `BackJobLiveModule's path ${JSON.stringify(path)} is not a route path. Give one such as 'jobs' or 'api/jobs'.`;
 
+// How far describeError follows causes and looks into thrown objects, and
+// how long its text may get: a reason is a line of a job's text or of a log.
+const MAX_CAUSES = 5;
+const INSPECT_DEPTH = 2;
+const MAX_REASON_LENGTH = 2000;
+
+/**
+ * Any thrown value as a readable reason: an Error's message (with its
+ * `code`, its causes and, for an AggregateError, each of its errors), a
+ * string as it is, anything else inspected a few levels deep. Never an
+ * Error's other properties: a driver error carries the statement's
+ * parameters (the job's data), which must not reach a log.
+ */
 export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  const text = describeThrown(error, 0);
+  return text.length > MAX_REASON_LENGTH
+    ? `${text.slice(0, MAX_REASON_LENGTH)}…`
+    : text;
+}
+
+function describeThrown(error: unknown, depth: number): string {
+  if (typeof error === 'string') return error || 'an empty string';
+  if (error === undefined || error === null)
+    return `${String(error)} (a throw without an error)`;
+  if (!(error instanceof Error))
+    return inspect(error, {
+      depth: INSPECT_DEPTH,
+      breakLength: Infinity,
+      maxArrayLength: 10,
+      maxStringLength: 500,
+    });
+  let text = error.message || error.name;
+  const code = (error as { code?: unknown }).code;
+  if (
+    (typeof code === 'string' || typeof code === 'number') &&
+    !text.includes(String(code))
+  )
+    text += ` (${code})`;
+  if (error instanceof AggregateError && depth < MAX_CAUSES)
+    text += `: ${error.errors.map((e: unknown) => describeThrown(e, depth + 1)).join('; ')}`;
+  if (error.cause !== undefined)
+    text +=
+      depth < MAX_CAUSES
+        ? `, caused by: ${describeThrown(error.cause, depth + 1)}`
+        : ', caused by more errors';
+  return text;
 }

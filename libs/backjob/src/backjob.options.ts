@@ -35,6 +35,10 @@ export const BACKJOB_DEFAULTS = {
     'csrf-token',
   ],
   mergeIdentical: true,
+  // body-parser's default limit ('100kb'), which Express and Nest apply.
+  maxRequestBytes: 100 * 1024,
+  maxOutputBytes: 1024 * 1024,
+  previousKeys: [],
   watchPollInterval: 500,
   isGlobal: true,
   tableName: 'e_background_job',
@@ -57,6 +61,9 @@ export type ResolvedBackJobOptions = Required<
     sweepInterval: number | undefined;
     dataSource: string | undefined;
   };
+
+// Room for the head, the tail and the line that says what was cut between them.
+const MIN_OUTPUT_BYTES = 1024;
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -112,6 +119,7 @@ function validate(options: ResolvedBackJobOptions): void {
     'watchPollInterval',
     'cacheTimeout',
     'requestTimeout',
+    'maxRequestBytes',
   ] as const) {
     if (!isFiniteNumber(options[name]) || options[name] <= 0) {
       fail(messages.positiveNumberMessage(name, options[name]));
@@ -143,6 +151,18 @@ function validate(options: ResolvedBackJobOptions): void {
       fail(messages.nonNegativeNumberMessage(name, options[name]));
     }
   }
+  if (
+    !Number.isInteger(options.maxOutputBytes) ||
+    options.maxOutputBytes < MIN_OUTPUT_BYTES
+  )
+    fail(
+      messages.smallOutputCapMessage(options.maxOutputBytes, MIN_OUTPUT_BYTES),
+    );
+  if (
+    !Array.isArray(options.previousKeys) ||
+    options.previousKeys.some((k) => typeof k !== 'string' || k.length < 32)
+  )
+    fail(messages.invalidPreviousKeysMessage());
   if (!TABLE_NAME.test(options.tableName))
     fail(messages.invalidTableNameMessage(options.tableName));
   if (options.baseUrl !== undefined && !isHttpUrl(options.baseUrl)) {

@@ -89,7 +89,7 @@ function coreProviders(extras: BackJobModuleExtras): Provider[] {
     {
       provide: RequestSigner,
       useFactory: (options: ResolvedBackJobOptions) =>
-        new RequestSigner(options.key),
+        new RequestSigner(options.key, options.previousKeys),
       inject: [BACKJOB_RESOLVED_OPTIONS],
     },
     { provide: BackJobContext, useValue: BackJobContext.instance },

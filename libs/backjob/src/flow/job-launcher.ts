@@ -24,8 +24,10 @@ import {
 } from './job-request.normalizer.js';
 import { InstanceState } from './instance-state.js';
 import { JobQueue } from './job-queue.js';
+import { checkBodySize, checkScope } from './job-request.check.js';
 import { RequestSigner } from './request-signer.js';
 import { SelfHttpClient } from './self-http.client.js';
+import { unsharedKeyReason } from './unknown-key.js';
 
 // The monitor request is sent at once: its token only has to outlive a slow
 // loopback or load balancer, and a replay later than this is refused.
@@ -58,15 +60,18 @@ export class JobLauncher {
     startOptions: StartJobOptions = {},
   ): Promise<string> {
     this.instance.assertRunning();
+    // Everything is checked before anything is written or sent.
     const normalized = normalizeJobRequest(request, this.client.prefixFor);
+    checkBodySize(normalized.body, this.options.maxRequestBytes);
     const delaySeconds = checkDelay(startOptions.delay);
-    const scope = startOptions.scope ?? '';
+    const scope = checkScope(startOptions.scope);
     const forwarded =
       startOptions.withUserCookies === false
         ? {}
         : pickForwardedHeaders(
             this.context.state?.headers,
             this.options.forwardHeaders,
+            (name) => this.logger.warn(messages.droppedHeaderMessage(name)),
           );
     const merge = startOptions.merge ?? this.options.mergeIdentical;
     const now = Date.now();
@@ -143,10 +148,11 @@ export class JobLauncher {
       if (response.headers[BACKJOB_ACK_HEADER] === id) return;
       await this.failLaunch(
         id,
-        messages.monitorRefusedMessage(
-          url,
-          messages.answeredMessage(response.status, response.body),
-        ),
+        unsharedKeyReason(response, 'monitor', url) ??
+          messages.monitorRefusedMessage(
+            url,
+            messages.answeredMessage(response.status, response.body),
+          ),
       );
     } catch (error) {
       await this.failLaunch(

@@ -20,6 +20,7 @@ import {
 import { JobTracker } from '../storage/job-tracker.js';
 import type { NormalizedJobRequest } from './job-request.normalizer.js';
 import { RequestSigner } from './request-signer.js';
+import { unsharedKeyReason } from './unknown-key.js';
 import { SelfHttpClient, type SelfResponse } from './self-http.client.js';
 
 /** A job handed to a monitor: its request, and the caller's credentials. */
@@ -204,10 +205,8 @@ function endingOf(response: SelfResponse, url: string): WorkerOutcome {
   if (response.headers[BACKJOB_SETTLED_HEADER] !== undefined) return 'done';
   if (response.status >= 200 && response.status < 300)
     return () => JobEndings.completed(response.body);
-  const reason = messages.workerFailedMessage(
-    url,
-    response.status,
-    response.body,
-  );
+  const reason =
+    unsharedKeyReason(response, 'worker', url) ??
+    messages.workerFailedMessage(url, response.status, response.body);
   return (output) => JobEndings.failed(output, reason);
 }

@@ -1,6 +1,7 @@
 import { METHODS } from 'node:http';
 import * as messages from '../backjob.messages.js';
 import { InvalidJobRequestError } from '../errors/invalid-job-request.error.js';
+import { checkSendable } from './job-request.check.js';
 import type {
   JobBodyType,
   JobRequest,
@@ -57,6 +58,9 @@ export function normalizeJobRequest(
       messages.invalidMethodMessage(method, ALLOWED_METHODS),
     );
   }
+  checkSendable(query, 'query', 'form');
+  if (body !== undefined)
+    checkSendable(body, 'body', bodyType === 'json' ? 'json' : 'form');
   const routePath = toRoutePath(route);
   const prefix = prefixFor(routePath, verb).replace(/^\/|\/$/g, '');
   const normalized: NormalizedJobRequest = {

@@ -6,10 +6,12 @@ import { JobFailedException } from '../errors/job-failed.exception.js';
 import { JobEndings, type JobEnding } from '../lifecycle/job-lifecycle.js';
 import type { JobProgressChange } from '../storage/job-store.js';
 import type { JobTracker } from '../storage/job-tracker.js';
+import { CappedOutput } from '../lifecycle/output-cap.js';
+import { valueToText } from './output-capture.js';
 
 /**
  * The state of one job while its action runs in a worker request: the output
- * it wrote, its progress, the writes of both to the store, and the signal
+ * it wrote (capped at `maxOutputBytes`), its progress, the writes of both to the store, and the signal
  * that tells the action to stop.
  *
  * `update()` never waits for the store: while one write is under way, later
@@ -17,7 +19,7 @@ import type { JobTracker } from '../storage/job-tracker.js';
  * never the action. The final status waits for the last write.
  */
 export class JobRun {
-  private output = '';
+  private readonly output: CappedOutput;
   private lastText: string | undefined;
   private progress = 0;
   private ended = false;
@@ -35,7 +37,9 @@ export class JobRun {
     /** Called when a progress write found the job ended by someone else. */
     private readonly onFenced: () => void = () => undefined,
     private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT),
-  ) {}
+  ) {
+    this.output = new CappedOutput(tracker.maxOutputBytes);
+  }
 
   /** Aborts when the job was cancelled, ended elsewhere or interrupted by a shutdown. */
   get signal(): AbortSignal {
@@ -49,11 +53,11 @@ export class JobRun {
 
   /** Everything the action wrote so far. */
   get capturedOutput(): string {
-    return this.output;
+    return this.output.text();
   }
 
   write(text: string): void {
-    if (!this.ended) this.output += text;
+    if (!this.ended) this.output.append(text);
   }
 
   update(progress?: number, text?: string): void {
@@ -64,7 +68,7 @@ export class JobRun {
     if (text !== undefined) this.lastText = String(text);
     this.schedule({
       progress: this.progress,
-      statusText: this.lastText ?? this.output,
+      statusText: this.lastText ?? this.output.text(),
     });
   }
 
@@ -80,6 +84,21 @@ export class JobRun {
   /** Ends the action at once; the worker records the failure. */
   fail(text?: string): never {
     throw new JobFailedException(text ?? '');
+  }
+
+  /**
+   * The action returned `value`: completes the job with it, unless it ended
+   * already; fails it when the value cannot be turned into text.
+   */
+  settleResult(value: unknown): Promise<void> {
+    let text: string;
+    try {
+      text = valueToText(value);
+    } catch (error) {
+      return this.settleFailure(error);
+    }
+    this.write(text);
+    return this.settleSuccess();
   }
 
   /** The action returned: completes the job unless it ended already. */
@@ -117,7 +136,7 @@ export class JobRun {
 
   /** The output with which the job ends, as far as it got. */
   finalText(): string {
-    return this.output || this.lastText || '';
+    return this.output.text() || this.lastText || '';
   }
 
   private async end(ending: JobEnding): Promise<void> {

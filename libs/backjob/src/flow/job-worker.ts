@@ -25,7 +25,7 @@ import { JobTracker } from '../storage/job-tracker.js';
 import { InstanceState } from './instance-state.js';
 import type { JobRun } from './job-run.js';
 import { RunningJobs } from './running-jobs.js';
-import { captureResponseWrites, valueToText } from './output-capture.js';
+import { captureResponseWrites } from './output-capture.js';
 import { JobFailedResponseException } from './job-failed-response.exception.js';
 
 /**
@@ -99,8 +99,7 @@ export class JobWorker {
           .pipe(defaultIfEmpty(undefined), last())
           .subscribe({
             next: (value) => {
-              run.write(valueToText(value));
-              run.settleSuccess().then(
+              run.settleResult(value).then(
                 () => (
                   markSettled(),
                   subscriber.next(value),

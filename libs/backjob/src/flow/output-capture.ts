@@ -1,4 +1,6 @@
 import type { ServerResponse } from 'node:http';
+import * as messages from '../backjob.messages.js';
+import { JobFailedException } from '../errors/job-failed.exception.js';
 import type { JobRun } from './job-run.js';
 
 /**
@@ -43,15 +45,22 @@ export function captureResponseWrites(
   } as ServerResponse['end'];
 }
 
-/** A handler's return value as the job's output: strings as they are, values as JSON. */
+/**
+ * A handler's return value as the job's output: strings as they are, values
+ * as JSON. Throws a `JobFailedException` for a value JSON cannot encode (a
+ * cycle, a BigInt): the job fails saying so, rather than completing with
+ * `[object Object]`.
+ */
 export function valueToText(value: unknown): string {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string') return value;
   if (Buffer.isBuffer(value)) return value.toString('utf8');
   try {
     return JSON.stringify(value) ?? '';
-  } catch {
-    return String(value);
+  } catch (error) {
+    throw new JobFailedException(
+      messages.unserialisableResultMessage(messages.describeError(error)),
+    );
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** The kinds of internal request: a job's two, and the startup self-check. */
 export type InternalPhase = 'monitor' | 'worker' | 'ping';
@@ -10,17 +10,38 @@ export interface SignedTarget {
   path: string;
 }
 
-const VERSION = 'v1';
+// v2 names the key it was signed with, so that keys can rotate.
+const VERSION = 'v2';
+const KEY_ID = /^[0-9a-f]{8}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SIGNATURE_LENGTH = 43; // 32 bytes of HMAC-SHA256 in base64url
 
 /**
+ * A key's public name, in tokens and logs: the first 8 hex digits of its
+ * SHA-256. It tells keys apart without telling anything about them.
+ */
+export function keyId(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 8);
+}
+
+/**
  * Signs and verifies internal requests: HMAC-SHA256 over the job id, the
  * phase, the method, the path and an expiry, compared in constant time.
- * Anything malformed verifies as "not an internal request", never as an error.
+ * Tokens are signed with `key` and name it by its id; tokens signed with
+ * one of `previousKeys` verify too, so that instances can change keys one
+ * after the other. Anything malformed verifies as "not an internal
+ * request", never as an error.
  */
 export class RequestSigner {
-  constructor(private readonly key: string) {}
+  private readonly keys: ReadonlyMap<string, string>;
+  private readonly currentKeyId: string;
+
+  constructor(key: string, previousKeys: readonly string[] = []) {
+    this.currentKeyId = keyId(key);
+    this.keys = new Map(
+      [key, ...previousKeys].reverse().map((k) => [keyId(k), k] as const),
+    );
+  }
 
   sign(
     jobId: string,
@@ -34,7 +55,14 @@ export class RequestSigner {
       phase,
       jobId,
       expires,
-      this.signature(jobId, phase, target, expires),
+      this.currentKeyId,
+      this.signature(
+        this.keys.get(this.currentKeyId)!,
+        jobId,
+        phase,
+        target,
+        expires,
+      ),
     ].join('.');
   }
 
@@ -44,18 +72,13 @@ export class RequestSigner {
     phase: InternalPhase,
     target: SignedTarget,
   ): string | null {
-    if (typeof token !== 'string' || token.length > 200) return null;
-    const [version, tokenPhase, jobId, expiresText, signature, ...rest] =
-      token.split('.');
-    if (version !== VERSION || tokenPhase !== phase || rest.length > 0)
-      return null;
-    if (!UUID.test(jobId ?? '') || !/^\d{1,12}$/.test(expiresText ?? ''))
-      return null;
-    const expires = Number(expiresText);
-    if (expires * 1000 < Date.now()) return null;
-    if (signature?.length !== SIGNATURE_LENGTH) return null;
+    const parsed = parse(token);
+    if (!parsed || parsed.phase !== phase) return null;
+    const { jobId, expires, signature } = parsed;
+    const key = this.keys.get(parsed.keyId);
+    if (key === undefined || expires * 1000 < Date.now()) return null;
     const expected = Buffer.from(
-      this.signature(jobId, phase, target, expires),
+      this.signature(key, jobId, phase, target, expires),
       'base64url',
     );
     const given = Buffer.from(signature, 'base64url');
@@ -64,13 +87,23 @@ export class RequestSigner {
     return timingSafeEqual(given, expected) ? jobId : null;
   }
 
+  /**
+   * The key id of a well-formed token signed with a key this instance does
+   * not have (another deployment, or a rotation half done), else `null`.
+   */
+  unknownKeyId(token: unknown): string | null {
+    const parsed = parse(token);
+    return parsed && !this.keys.has(parsed.keyId) ? parsed.keyId : null;
+  }
+
   private signature(
+    key: string,
     jobId: string,
     phase: InternalPhase,
     target: SignedTarget,
     expires: number,
   ) {
-    return createHmac('sha256', this.key)
+    return createHmac('sha256', key)
       .update(
         [
           `backjob.${VERSION}`,
@@ -83,4 +116,25 @@ export class RequestSigner {
       )
       .digest('base64url');
   }
+}
+
+/** The parts of a well-formed token, or `null`; says nothing of its signature yet. */
+function parse(token: unknown) {
+  if (typeof token !== 'string' || token.length > 200) return null;
+  const [version, phase, jobId, expiresText, id, signature, ...rest] =
+    token.split('.');
+  if (version !== VERSION || rest.length > 0) return null;
+  if (!UUID.test(jobId ?? '') || !/^\d{1,12}$/.test(expiresText ?? ''))
+    return null;
+  if (!KEY_ID.test(id ?? '') || signature?.length !== SIGNATURE_LENGTH)
+    return null;
+  if (phase !== 'monitor' && phase !== 'worker' && phase !== 'ping')
+    return null;
+  return {
+    phase: phase as InternalPhase,
+    jobId: jobId!,
+    expires: Number(expiresText),
+    keyId: id!,
+    signature,
+  };
 }

@@ -177,6 +177,38 @@ export interface BackJobModuleOptions {
   mergeIdentical?: boolean;
 
   /**
+   * Largest request body, in bytes, that `start()` accepts (the body as it
+   * is sent, url-encoded or JSON). A larger one is refused with
+   * `InvalidJobRequestError` before anything is written: the app's body
+   * parser would refuse it with 413 anyway. Raise it together with the
+   * parser's limit.
+   *
+   * Default: `102400` (100 kB, the default of Express's body parser).
+   */
+  maxRequestBytes?: number;
+
+  /**
+   * Largest output, in bytes, kept for a job: its progress texts and its
+   * final text, on every store, and what its run holds in memory. Longer
+   * output keeps its head and its tail, with a line in between that says
+   * how much was cut. At least 1024.
+   *
+   * Default: `1048576` (1 MiB).
+   */
+  maxOutputBytes?: number;
+
+  /**
+   * Keys that internal requests may still be signed with while the key
+   * changes: new requests are signed with `key`, and requests signed with
+   * one of these are accepted too. Rotate in two deploys: first add the
+   * new key here on every instance, then make it the `key` and move the
+   * old one here; drop it once no instance signs with it.
+   *
+   * Default: `[]`.
+   */
+  previousKeys?: string[];
+
+  /**
    * Milliseconds between two reads of the store by `watch()` when changes
    * cannot be pushed (another instance runs the job and there is no Redis).
    *

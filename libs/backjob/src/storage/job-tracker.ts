@@ -7,7 +7,9 @@ import {
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
+import { capOutput } from '../lifecycle/output-cap.js';
 import {
+  appendLine,
   isStale,
   staleCutoff,
   staleVerdict,
@@ -22,6 +24,9 @@ import {
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FINAL_WRITE_ATTEMPTS = 4;
+// What a final text is cut to when the store refused a longer one: far
+// below any packet or row limit of the databases we run on.
+const REFUSED_TEXT_BYTES = 64 * 1024;
 // Ids written per heartbeat statement, so that a long queue never makes one huge statement.
 const TOUCH_BATCH = 500;
 
@@ -107,17 +112,30 @@ export class JobTracker {
     return claimed;
   }
 
+  /** The cap on every text written for a job (`maxOutputBytes`). */
+  get maxOutputBytes(): number {
+    return this.options.maxOutputBytes;
+  }
+
   async saveProgress(id: string, change: JobProgressChange): Promise<boolean> {
-    const saved = await this.store.saveProgress(id, change, Date.now());
+    const capped =
+      change.statusText === undefined
+        ? change
+        : { ...change, statusText: this.cap(change.statusText) };
+    const saved = await this.store.saveProgress(id, capped, Date.now());
     if (saved) this.changes.next(id);
     return saved;
   }
 
   /**
    * Ends a pending job, retrying a failed write a few times (a job must not
-   * stay pending because the database blinked). False when it had ended.
+   * stay pending because the database blinked). A long text the store
+   * refused (MariaDB's max_allowed_packet) is cut to its head and tail and
+   * tried again at once, with the store's reason, so that the job still
+   * ends. False when it had ended.
    */
-  async end(id: string, ending: JobEnding): Promise<boolean> {
+  async end(id: string, requested: JobEnding): Promise<boolean> {
+    let ending = { ...requested, statusText: this.cap(requested.statusText) };
     for (let attempt = 1; ; attempt++) {
       try {
         const ended = await this.store.end(id, ending, Date.now());
@@ -131,9 +149,25 @@ export class JobTracker {
           this.logger.error(messages.finalWriteFailedMessage(id, error));
           throw error;
         }
+        if (Buffer.byteLength(ending.statusText) > REFUSED_TEXT_BYTES) {
+          // Only the driver's message: its error also carries the statement's parameters.
+          this.logger.warn(messages.longTextRefusedMessage(id, error));
+          ending = {
+            ...ending,
+            statusText: appendLine(
+              capOutput(ending.statusText, REFUSED_TEXT_BYTES),
+              messages.longTextRefusedReason(error),
+            ),
+          };
+          continue;
+        }
         await new Promise((resolve) => setTimeout(resolve, 50 * 4 ** attempt));
       }
     }
+  }
+
+  private cap(text: string): string {
+    return capOutput(text, this.options.maxOutputBytes);
   }
 
   /** Renews the sign of life of jobs waiting in this instance (or releases them). */

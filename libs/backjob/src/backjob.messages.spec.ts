@@ -1,0 +1,42 @@
+import { describeError } from './backjob.messages.js';
+
+describe('describeError', () => {
+  it('keeps a string, and says what a throw without a value was', () => {
+    expect(describeError('disk full')).toBe('disk full');
+    expect(describeError(undefined)).toBe(
+      'undefined (a throw without an error)',
+    );
+  });
+
+  it('inspects a plain object a few levels deep instead of [object Object]', () => {
+    expect(describeError({ code: 42, detail: { a: { b: { c: 1 } } } })).toBe(
+      '{ code: 42, detail: { a: { b: [Object] } } }',
+    );
+  });
+
+  it("follows an Error's causes, with their codes, but never its other properties", () => {
+    const driver = Object.assign(new Error('packet too big'), {
+      code: 'ER_NET_PACKET_TOO_LARGE',
+      parameters: ['secret output'],
+    });
+    const error = new Error('saving failed', { cause: driver });
+    expect(describeError(error)).toBe(
+      'saving failed, caused by: packet too big (ER_NET_PACKET_TOO_LARGE)',
+    );
+  });
+
+  it('lists the errors of an AggregateError, and stops following an endless chain', () => {
+    expect(
+      describeError(new AggregateError([new Error('a'), 'b'], 'both failed')),
+    ).toBe('both failed: a; b');
+    const loop = new Error('loop');
+    loop.cause = loop;
+    expect(describeError(loop)).toMatch(
+      /^(loop, caused by: ){5}loop, caused by more errors$/,
+    );
+  });
+
+  it('cuts a very long reason', () => {
+    expect(describeError('x'.repeat(5000))).toHaveLength(2001);
+  });
+});

@@ -1,0 +1,74 @@
+import * as messages from '../backjob.messages.js';
+import { InvalidJobRequestError } from '../errors/invalid-job-request.error.js';
+
+/** How a value is sent: url-encoded (`String()` of each leaf) or as JSON. */
+export type ValueEncoding = 'form' | 'json';
+
+/**
+ * Refuses a query or body that cannot be sent as it was meant, before
+ * anything is written: a cycle (the encoders would recurse for ever), a
+ * function or symbol (url-encoding would send its source text, JSON drops
+ * it silently), a BigInt in JSON (JSON.stringify throws). The error names
+ * the key path, e.g. `query.filter.self`.
+ */
+export function checkSendable(
+  value: unknown,
+  path: string,
+  encoding: ValueEncoding,
+): void {
+  const ancestors: object[] = [];
+  const visit = (item: unknown, at: string): void => {
+    const refuse = (what: string) => {
+      throw new InvalidJobRequestError(
+        messages.unsendableValueMessage(at, what),
+      );
+    };
+    if (typeof item === 'function') refuse('a function');
+    if (typeof item === 'symbol') refuse('a symbol');
+    if (typeof item === 'bigint' && encoding === 'json')
+      refuse('a BigInt, which JSON cannot encode');
+    if (item === null || typeof item !== 'object') return;
+    // toJSON decides what JSON sends (a Date, a Decimal…); encodeForm sends Dates itself.
+    if (item instanceof Date) return;
+    if (
+      encoding === 'json' &&
+      typeof (item as { toJSON?: unknown }).toJSON === 'function'
+    )
+      return;
+    if (ancestors.includes(item))
+      refuse('a reference to one of its own parents (a cycle)');
+    ancestors.push(item);
+    for (const [key, child] of Object.entries(item))
+      visit(child, Array.isArray(item) ? `${at}[${key}]` : `${at}.${key}`);
+    ancestors.pop();
+  };
+  visit(value, path);
+}
+
+/** Longest scope the table holds: its column is a VARCHAR(255). */
+export const MAX_SCOPE_LENGTH = 255;
+
+/** The scope to store; anything but a string of at most 255 characters is refused. */
+export function checkScope(scope: unknown): string {
+  if (scope === undefined) return '';
+  if (typeof scope !== 'string')
+    throw new InvalidJobRequestError(messages.invalidScopeMessage(scope));
+  if (scope.length > MAX_SCOPE_LENGTH)
+    throw new InvalidJobRequestError(
+      messages.longScopeMessage(scope.length, MAX_SCOPE_LENGTH),
+    );
+  return scope;
+}
+
+/** Refuses a body larger than `maxBytes` (`maxRequestBytes`), which the app's body parser would refuse anyway. */
+export function checkBodySize(
+  body: string | undefined,
+  maxBytes: number,
+): void {
+  if (body === undefined) return;
+  const bytes = Buffer.byteLength(body);
+  if (bytes > maxBytes)
+    throw new InvalidJobRequestError(
+      messages.bodyTooLargeMessage(bytes, maxBytes),
+    );
+}

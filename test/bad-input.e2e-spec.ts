@@ -1,0 +1,115 @@
+import { Controller, Get } from '@nestjs/common';
+import {
+  BackgroundWorker,
+  InvalidJobRequestError,
+  type JobRequest,
+  type StartJobOptions,
+} from 'nestjs-backjob';
+import { BACKJOB_JOB_STORE } from '../libs/backjob/src/backjob.constants.js';
+import type { JobStore } from '../libs/backjob/src/storage/job-store.js';
+import {
+  createTestApp,
+  waitForJob,
+  type TestApp,
+} from './fixtures/test-app.js';
+
+let handlerRuns = 0;
+
+@Controller('bad-input')
+class TargetController {
+  @Get()
+  @BackgroundWorker()
+  target() {
+    handlerRuns++;
+    return 'ran';
+  }
+}
+
+describe('start() refuses a request it cannot send, before it writes anything', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ controllers: [TargetController] });
+  });
+  afterAll(() => t.close());
+
+  /** Every pending job of the store: a cutoff in the far future makes them all "stale". */
+  const pendingJobs = () =>
+    t.app
+      .get<JobStore>(BACKJOB_JOB_STORE)
+      .findStale(Date.now() + 86_400_000, 100);
+
+  /** Expects start() to refuse with a message matching `message`, writing no job and sending no request. */
+  async function expectRefused(
+    request: JobRequest,
+    message: RegExp,
+    options?: StartJobOptions,
+  ) {
+    const runsBefore = handlerRuns;
+    await expect(t.backjob.start(request, options)).rejects.toThrow(
+      InvalidJobRequestError,
+    );
+    await expect(t.backjob.start(request, options)).rejects.toThrow(message);
+    expect(await pendingJobs()).toEqual([]);
+    expect(handlerRuns).toBe(runsBefore);
+  }
+
+  it('names the key path of a cycle in the query', async () => {
+    const filter: Record<string, unknown> = { year: 2026 };
+    filter.self = filter;
+    await expectRefused(
+      { route: 'bad-input', query: { filter } },
+      /query\.filter\.self is a reference to one of its own parents \(a cycle\)\. Pass plain data/,
+    );
+  });
+
+  it('names the key path of a cycle in a body, through a list', async () => {
+    const row: Record<string, unknown> = {};
+    row.parent = { rows: [row] };
+    await expectRefused(
+      { route: 'bad-input', body: { rows: [row] }, bodyType: 'json' },
+      /body\.rows\[0\]\.parent\.rows\[0\] is a reference to one of its own parents/,
+    );
+  });
+
+  it('refuses a BigInt in a JSON body, and functions and symbols anywhere', async () => {
+    await expectRefused(
+      { route: 'bad-input', body: { total: 10n }, bodyType: 'json' },
+      /body\.total is a BigInt, which JSON cannot encode/,
+    );
+    await expectRefused(
+      ['bad-input', { backjobPostdata: { onDone: () => 1 } }],
+      /body\.onDone is a function/,
+    );
+    await expectRefused(
+      { route: 'bad-input', query: { tag: Symbol('t') } },
+      /query\.tag is a symbol/,
+    );
+  });
+
+  it('refuses a scope that is not a string, or too long for its column', async () => {
+    await expectRefused('bad-input', /scope must be a string, not number 42/, {
+      scope: 42 as never,
+    });
+    await expectRefused(
+      'bad-input',
+      /scope is 256 characters long; the job table keeps at most 255/,
+      { scope: 'x'.repeat(256) },
+    );
+  });
+
+  it('refuses a body over maxRequestBytes (100 kB by default), with its size and the limit', async () => {
+    await expectRefused(
+      { route: 'bad-input', body: 'x'.repeat(102_401) },
+      /body of 102401 bytes: the limit is 102400 bytes \(maxRequestBytes/,
+    );
+  });
+
+  it('still starts what it can send: a BigInt in a url-encoded query, a Date, a long but allowed scope', async () => {
+    const id = await t.backjob.start(
+      { route: 'bad-input', query: { n: 10n, at: new Date(0) } },
+      { scope: 'x'.repeat(255) },
+    );
+    expect(await t.backjob.getScope(id)).toBe('x'.repeat(255));
+    expect((await waitForJob(t.backjob, id)).statusText).toBe('ran');
+  });
+});
