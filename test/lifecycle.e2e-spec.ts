@@ -370,9 +370,8 @@ describe('a graceful shutdown', () => {
         status: JobStatus.Failed,
         statusText: `holding\n${ENDING_TEXTS.interrupted}`,
       });
-      expect((seen.get(running)?.reason as JobAbortedError).message).toContain(
-        ENDING_TEXTS.interrupted,
-      );
+      const reason = seen.get(running)!.reason as JobAbortedError;
+      expect(reason.message).toContain(ENDING_TEXTS.interrupted);
       expect(await read(asUserId)).toMatchObject({
         status: JobStatus.Failed,
         statusText: ENDING_TEXTS.notStartedBeforeShutdown,
