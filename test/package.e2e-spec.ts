@@ -40,12 +40,27 @@ function buildAndRun(
   dir: string,
   type: 'module' | 'commonjs',
   tsconfig: string,
+  dependencies?: Record<string, string>,
 ): unknown {
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'package.json'),
     JSON.stringify({ name: `fresh-${type}-app`, private: true, type }),
   );
+  if (dependencies)
+    run(
+      'npm',
+      [
+        'install',
+        ...Object.entries(dependencies).map(([name, v]) => `${name}@${v}`),
+        '--save-exact',
+        '--legacy-peer-deps',
+        '--no-audit',
+        '--no-fund',
+        '--prefer-offline',
+      ],
+      dir,
+    );
   cpSync(join(root, 'test/fixtures/package-app'), dir, { recursive: true });
   run(join(root, 'node_modules/.bin/tsc'), ['-p', tsconfig], dir);
   const output = run(
@@ -133,4 +148,32 @@ describe('the published package', () => {
       buildAndRun(join(work, 'cjs'), 'commonjs', 'tsconfig.cjs.json'),
     ).toMatchObject(finished);
   }, 60_000);
+
+  // The newest NestJS 11 and what goes with it, from the registry; SQLite,
+  // reflect-metadata and rxjs come from the repository's node_modules.
+  it('runs a job from 0 to 100 in an app on NestJS 11 and TypeORM 0.3', () => {
+    const dir = join(work, 'nest11');
+    const tarball = readdirSync(work).find((name) => name.endsWith('.tgz'))!;
+    expect(
+      buildAndRun(dir, 'module', 'tsconfig.json', {
+        '@nestjs/common': '11.2.10',
+        '@nestjs/core': '11.2.10',
+        '@nestjs/platform-express': '11.2.10',
+        '@nestjs/typeorm': '11.0.3',
+        '@nestjs/schedule': '6.1.3',
+        typeorm: '0.3.31',
+        'nestjs-backjob': `file:../${tarball}`,
+      }),
+    ).toMatchObject(finished);
+    const installed = (name: string) =>
+      (
+        JSON.parse(
+          readFileSync(join(dir, 'node_modules', name, 'package.json'), 'utf8'),
+        ) as { version: string }
+      ).version;
+    expect([installed('@nestjs/core'), installed('typeorm')]).toEqual([
+      '11.2.10',
+      '0.3.31',
+    ]);
+  }, 180_000);
 });
