@@ -22,6 +22,7 @@ const SQLITE_ONLY = [
   'test/shutdown.e2e-spec.ts',
   'test/instance-death.e2e-spec.ts',
   'test/burst.e2e-spec.ts',
+  'test/platform.e2e-spec.ts',
 ];
 // Tests that need PostgreSQL and Redis together, run once, in that project.
 const POSTGRES_AND_REDIS_ONLY = [

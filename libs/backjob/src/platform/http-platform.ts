@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost, type AbstractHttpAdapter } from '@nestjs/core';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,11 +28,16 @@ export interface ServerAddress {
  * ones; both are accepted.
  */
 @Injectable()
-export class HttpPlatform {
+export class HttpPlatform implements OnModuleInit {
   private chosen:
     { adapter: AbstractHttpAdapter; dialect: PlatformDialect } | undefined;
 
   constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  /** An app on a platform BackJob cannot serve fails to start, rather than answer every request with 500. */
+  onModuleInit(): void {
+    if (this.adapterHost.httpAdapter) this.choose();
+  }
 
   /** The path a request was sent to, without its query: global prefix included. */
   requestPath(request: object): string {
@@ -135,8 +140,9 @@ export class HttpPlatform {
     return this.choose().dialect;
   }
 
-  // Chosen at the first request, not at construction: in a testing module
-  // the adapter arrives with createNestApplication(), after the providers.
+  // Chosen at init or the first request, not at construction: in a testing
+  // module the adapter arrives with createNestApplication(), after the
+  // providers.
   private choose() {
     if (this.chosen) return this.chosen;
     const adapter = this.adapterHost.httpAdapter;
