@@ -2,7 +2,9 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { ScheduleModule } from '@nestjs/schedule';
-import { BackJobModule } from 'nestjs-backjob';
+import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
+import { BackJobModule, type BackJobLiveOptions } from 'nestjs-backjob';
 import { storeSetup } from './fixtures/store-setup.js';
 import { TEST_KEY } from './fixtures/test-app.js';
 
@@ -36,5 +38,15 @@ describe('the HTTP platform', () => {
       await app.close();
       await setup.remove(false);
     }
+  });
+
+  // A type check more than a test: `npm run typecheck` fails if canWatch()
+  // stops taking either platform's own request type.
+  it("lets canWatch() take Express's Request or Fastify's FastifyRequest", () => {
+    const options = [
+      { canWatch: (_job, request: Request) => request.path !== '' },
+      { canWatch: (_job, request: FastifyRequest) => request.id !== '' },
+    ] satisfies BackJobLiveOptions[];
+    expect(options).toHaveLength(2);
   });
 });
