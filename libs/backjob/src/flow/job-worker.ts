@@ -101,42 +101,41 @@ export class JobWorker {
       if (!this.platform.headersSent(response))
         this.platform.setHeader(response, BACKJOB_SETTLED_HEADER, run.jobId);
     };
+    const headers = this.platform.requestHeaders(request);
     return new Observable<unknown>((subscriber) => {
-      this.context.run(
-        { headers: this.platform.requestHeaders(request), run },
-        () =>
-          next
-            .handle()
-            .pipe(defaultIfEmpty(undefined), last())
-            .subscribe({
-              next: (value) => {
-                run.write(valueToText(value));
-                run.settleSuccess().then(
-                  () => (
-                    markSettled(),
-                    subscriber.next(value),
-                    subscriber.complete()
-                  ),
-                  (error: unknown) => subscriber.error(error),
-                );
-              },
-              error: (error: unknown) => {
-                // fail() and a stop on the job's aborted signal are expected
-                // endings, not crashes: answer without an error log.
-                const answer =
-                  error instanceof JobFailedException
-                    ? new JobFailedResponseException(error.text)
-                    : run.signal.aborted
-                      ? new JobFailedResponseException(
-                          messages.describeError(run.signal.reason),
-                        )
-                      : error;
-                run.settleFailure(error).then(
-                  () => (markSettled(), subscriber.error(answer)),
-                  () => subscriber.error(answer),
-                );
-              },
-            }),
+      this.context.run({ headers, run }, () =>
+        next
+          .handle()
+          .pipe(defaultIfEmpty(undefined), last())
+          .subscribe({
+            next: (value) => {
+              run.write(valueToText(value));
+              run.settleSuccess().then(
+                () => (
+                  markSettled(),
+                  subscriber.next(value),
+                  subscriber.complete()
+                ),
+                (error: unknown) => subscriber.error(error),
+              );
+            },
+            error: (error: unknown) => {
+              // fail() and a stop on the job's aborted signal are expected
+              // endings, not crashes: answer without an error log.
+              const answer =
+                error instanceof JobFailedException
+                  ? new JobFailedResponseException(error.text)
+                  : run.signal.aborted
+                    ? new JobFailedResponseException(
+                        messages.describeError(run.signal.reason),
+                      )
+                    : error;
+              run.settleFailure(error).then(
+                () => (markSettled(), subscriber.error(answer)),
+                () => subscriber.error(answer),
+              );
+            },
+          }),
       );
     });
   }
