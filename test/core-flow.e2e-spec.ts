@@ -91,6 +91,14 @@ describe('a job from start() to its end (SQLite)', () => {
     });
   });
 
+  it('captures what a @Res() handler sends', async () => {
+    const id = await t.backjob.start('work/raw-send');
+    expect(await waitForJob(t.backjob, id)).toMatchObject({
+      status: JobStatus.Completed,
+      statusText: '{"sent":true}',
+    });
+  });
+
   it('update(progress, text) replaces the output, and the text stays when nothing was written', async () => {
     const id = await t.backjob.start('work/replace');
     expect(await waitForJob(t.backjob, id)).toMatchObject({

@@ -15,7 +15,8 @@ class WhereController {
   @BackgroundWorker()
   where(@Req() req: Request) {
     return {
-      secure: req.secure,
+      // Express's req.secure is Express's alone; both platforms have protocol.
+      secure: req.protocol === 'https',
       host: req.headers.host,
       port: req.socket.localPort,
     };

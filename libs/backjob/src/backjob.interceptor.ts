@@ -12,7 +12,6 @@ import {
 } from '@nestjs/common/constants.js';
 import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum.js';
 import { Reflector } from '@nestjs/core';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Observable, of } from 'rxjs';
 import { BackJobContext } from './backjob.context.js';
 import {
@@ -26,6 +25,7 @@ import { JobQueue } from './flow/job-queue.js';
 import { JobWorker } from './flow/job-worker.js';
 import { RequestSigner } from './flow/request-signer.js';
 import { refuseUnknownKey } from './flow/unknown-key.js';
+import { HttpPlatform } from './platform/http-platform.js';
 
 /**
  * The global interceptor. Every HTTP request passes through it:
@@ -45,6 +45,7 @@ export class BackJobInterceptor implements NestInterceptor {
     private readonly queue: JobQueue,
     private readonly worker: JobWorker,
     private readonly instance: InstanceState,
+    private readonly platform: HttpPlatform,
   ) {}
 
   intercept(
@@ -52,12 +53,14 @@ export class BackJobInterceptor implements NestInterceptor {
     next: CallHandler,
   ): Observable<unknown> {
     if (execution.getType() !== 'http') return next.handle();
-    const request = execution
-      .switchToHttp()
-      .getRequest<IncomingMessage & { originalUrl?: string }>();
-    const token = request.headers[BACKJOB_TOKEN_HEADER];
+    const request = execution.switchToHttp().getRequest<object>();
+    const headers = this.platform.requestHeaders(request);
+    const token = headers[BACKJOB_TOKEN_HEADER];
     if (token !== undefined) {
-      const target = { method: request.method ?? '', path: pathOf(request) };
+      const target = {
+        method: this.platform.requestMethod(request),
+        path: this.platform.requestPath(request),
+      };
       const monitoredJob = this.signer.verify(token, 'monitor', target);
       if (monitoredJob && this.instance.shuttingDown)
         throw new ServiceUnavailableException(messages.shuttingDownMessage());
@@ -70,18 +73,15 @@ export class BackJobInterceptor implements NestInterceptor {
           next,
           sendsOwnResponse(execution),
         );
-      refuseUnknownKey(
-        this.signer,
-        token,
-        execution.switchToHttp().getResponse<ServerResponse>(),
+      const response = execution.switchToHttp().getResponse<object>();
+      refuseUnknownKey(this.signer, token, (name, value) =>
+        this.platform.setHeader(response, name, value),
       );
     }
     if (this.isBackgroundWorker(execution))
       throw new ForbiddenException(messages.workerOnlyMessage());
     return new Observable((subscriber) =>
-      this.context.run({ headers: request.headers }, () =>
-        next.handle().subscribe(subscriber),
-      ),
+      this.context.run({ headers }, () => next.handle().subscribe(subscriber)),
     );
   }
 
@@ -90,18 +90,19 @@ export class BackJobInterceptor implements NestInterceptor {
     execution: ExecutionContext,
   ): Observable<unknown> {
     const http = execution.switchToHttp();
-    const response = http.getResponse<ServerResponse>();
+    const response = http.getResponse<object>();
     this.queue.admitFromMonitorRequest(
       jobId,
-      http.getRequest<IncomingMessage>().headers,
+      this.platform.requestHeaders(http.getRequest<object>()),
     );
-    response.setHeader(BACKJOB_ACK_HEADER, jobId);
-    response.statusCode = 202;
+    this.platform.setHeader(response, BACKJOB_ACK_HEADER, jobId);
     const acknowledgement = { backjob: 'monitor', jobId };
-    if (!sendsOwnResponse(execution)) return of(acknowledgement);
+    if (!sendsOwnResponse(execution)) {
+      this.platform.setStatus(response, 202);
+      return of(acknowledgement);
+    }
     // The handler would have sent the response itself (@Res()): Nest will not.
-    response.setHeader('content-type', 'application/json');
-    response.end(JSON.stringify(acknowledgement));
+    this.platform.endWithJson(response, 202, acknowledgement);
     return of(undefined);
   }
 
@@ -111,13 +112,6 @@ export class BackJobInterceptor implements NestInterceptor {
       [execution.getHandler(), execution.getClass()],
     );
   }
-}
-
-/** The path the request was sent to, as the signer saw it: global prefix included. */
-function pathOf(request: IncomingMessage & { originalUrl?: string }): string {
-  const url = request.originalUrl ?? request.url ?? '';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
 }
 
 /** True for handlers that take `@Res()` or `@Next()` without passthrough. */

@@ -92,6 +92,9 @@ export const endedElsewhereReason = () => 'ended by another request';
 export const noAnswerMessage = (seconds: number) =>
   `no answer in ${seconds} s (requestTimeout)`;
 
+export const unsupportedPlatformMessage = (type: string) =>
+  `BackJob runs on Express and Fastify, and this app's HTTP adapter is "${type}". Create the app with @nestjs/platform-express or @nestjs/platform-fastify.`;
+
 export const notListeningMessage = () =>
   'BackJob cannot send its internal request: the app is not listening yet. Start jobs after app.listen(), or set the baseUrl option.';
 

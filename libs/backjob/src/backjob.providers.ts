@@ -35,6 +35,7 @@ import { RequestSigner } from './flow/request-signer.js';
 import { SelfCheckMiddleware } from './flow/self-check.middleware.js';
 import { SelfCheckService } from './flow/self-check.service.js';
 import { SelfHttpClient } from './flow/self-http.client.js';
+import { HttpPlatform } from './platform/http-platform.js';
 import type {
   BackJobModuleExtras,
   BackJobModuleOptions,
@@ -108,6 +109,7 @@ function coreProviders(extras: BackJobModuleExtras): Provider[] {
     },
     CacheLocator,
     JobTracker,
+    HttpPlatform,
     SelfHttpClient,
     InstanceState,
     JobLauncher,

@@ -44,10 +44,11 @@ export {
 export { BackJobLiveModule } from './live/backjob-live.module.js';
 /** Turns `watch(id)` into the events of your own `@Sse()` handler. */
 export { toJobEvents } from './live/job-events.js';
-/** Options of `BackJobLiveModule`, and the job its `canWatch()` hook is asked about. */
+/** Options of `BackJobLiveModule`, and the job and request its `canWatch()` hook is asked about. */
 export type {
   BackJobLiveModuleAsyncOptions,
   BackJobLiveModuleOptions,
   BackJobLiveOptions,
   WatchedJob,
+  WatchRequest,
 } from './live/index.js';

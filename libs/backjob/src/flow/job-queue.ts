@@ -4,8 +4,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import {
   BACKJOB_LOGGER_CONTEXT,
   BACKJOB_RESOLVED_OPTIONS,
@@ -23,6 +22,7 @@ import { JobTracker } from '../storage/job-tracker.js';
 import { pickForwardedHeaders } from './forwarded-headers.js';
 import { JobMonitor, type MonitoredJob } from './job-monitor.js';
 import type { NormalizedJobRequest } from './job-request.normalizer.js';
+import { HttpPlatform } from '../platform/http-platform.js';
 
 /** A job waiting in this instance. */
 export interface QueuedJob extends MonitoredJob {
@@ -66,15 +66,13 @@ export class JobQueue implements OnApplicationBootstrap {
     private readonly options: ResolvedBackJobOptions,
     private readonly tracker: JobTracker,
     private readonly monitor: JobMonitor,
-    private readonly adapterHost: HttpAdapterHost,
+    private readonly platform: HttpPlatform,
   ) {}
 
   onApplicationBootstrap(): void {
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as
-      Server | undefined;
-    if (this.options.baseUrl || server?.listening) this.canSend = true;
+    if (this.options.baseUrl) this.canSend = true;
     else
-      server?.once('listening', () => {
+      this.platform.whenListening(() => {
         this.canSend = true;
         this.pump();
       });

@@ -5,7 +5,6 @@ import {
   type CallHandler,
   type ExecutionContext,
 } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   defaultIfEmpty,
   from,
@@ -25,7 +24,7 @@ import { JobTracker } from '../storage/job-tracker.js';
 import { InstanceState } from './instance-state.js';
 import type { JobRun } from './job-run.js';
 import { RunningJobs } from './running-jobs.js';
-import { captureResponseWrites } from './output-capture.js';
+import { HttpPlatform } from '../platform/http-platform.js';
 import { JobFailedResponseException } from './job-failed-response.exception.js';
 
 /**
@@ -43,6 +42,7 @@ export class JobWorker {
     private readonly context: BackJobContext,
     private readonly running: RunningJobs,
     private readonly instance: InstanceState,
+    private readonly platform: HttpPlatform,
   ) {}
 
   handle(
@@ -52,10 +52,10 @@ export class JobWorker {
     sendsOwnResponse: boolean,
   ): Observable<unknown> {
     const http = execution.switchToHttp();
-    const request = http.getRequest<IncomingMessage>();
-    const response = http.getResponse<ServerResponse>();
+    const request = http.getRequest<object>();
+    const response = http.getResponse<object>();
     if (this.instance.shuttingDown) {
-      response.setHeader(BACKJOB_CLAIM_HEADER, 'shutdown');
+      this.platform.setHeader(response, BACKJOB_CLAIM_HEADER, 'shutdown');
       return throwError(
         () => new ServiceUnavailableException(messages.shuttingDownMessage()),
       );
@@ -63,13 +63,21 @@ export class JobWorker {
     return from(this.tracker.claim(jobId)).pipe(
       switchMap((claimed) => {
         if (!claimed) {
-          response.setHeader(BACKJOB_CLAIM_HEADER, 'taken');
+          this.platform.setHeader(response, BACKJOB_CLAIM_HEADER, 'taken');
           return throwError(
             () => new ConflictException(messages.alreadyClaimedMessage()),
           );
         }
-        const run = this.running.start(jobId, () => dropConnection(request));
-        captureResponseWrites(response, run, sendsOwnResponse);
+        // A shutdown that interrupts the handler drops the connection: the
+        // server must not wait for an answer that may never come.
+        const run = this.running.start(jobId, () =>
+          this.platform.dropConnection(request),
+        );
+        this.platform.captureWrites(
+          response,
+          (text) => run.write(text),
+          sendsOwnResponse,
+        );
         return this.runHandler(run, request, response, next);
       }),
     );
@@ -84,16 +92,17 @@ export class JobWorker {
    */
   private runHandler(
     run: JobRun,
-    request: IncomingMessage,
-    response: ServerResponse,
+    request: object,
+    response: object,
     next: CallHandler,
   ): Observable<unknown> {
     const markSettled = () => {
-      if (!response.headersSent)
-        response.setHeader(BACKJOB_SETTLED_HEADER, run.jobId);
+      if (!this.platform.headersSent(response))
+        this.platform.setHeader(response, BACKJOB_SETTLED_HEADER, run.jobId);
     };
+    const headers = this.platform.requestHeaders(request);
     return new Observable<unknown>((subscriber) => {
-      this.context.run({ headers: request.headers, run }, () =>
+      this.context.run({ headers, run }, () =>
         next
           .handle()
           .pipe(defaultIfEmpty(undefined), last())
@@ -128,13 +137,4 @@ export class JobWorker {
       );
     });
   }
-}
-
-/**
- * Closes the worker request's connection, after a shutdown interrupted its
- * handler: the server must not wait for an answer that may never come.
- */
-function dropConnection(request: IncomingMessage): void {
-  const raw = (request as { raw?: IncomingMessage }).raw ?? request;
-  raw.socket?.destroy();
 }

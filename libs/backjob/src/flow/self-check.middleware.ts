@@ -4,33 +4,36 @@ import {
   BACKJOB_ACK_HEADER,
   BACKJOB_TOKEN_HEADER,
 } from '../backjob.constants.js';
+import { HttpPlatform } from '../platform/http-platform.js';
 import { RequestSigner } from './request-signer.js';
 
 /**
  * Answers the signed ping of the startup self-check. A middleware, not the
  * interceptor: the ping must be answered on a path no route may serve.
+ * Nest hands middleware the Node request and response on Fastify and
+ * Express's own on Express; the platform seam reads both.
  */
 @Injectable()
 export class SelfCheckMiddleware implements NestMiddleware {
-  constructor(private readonly signer: RequestSigner) {}
+  constructor(
+    private readonly signer: RequestSigner,
+    private readonly platform: HttpPlatform,
+  ) {}
 
   use(
-    request: IncomingMessage & { originalUrl?: string },
+    request: IncomingMessage,
     response: ServerResponse,
     next: () => void,
   ): void {
-    const token = request.headers[BACKJOB_TOKEN_HEADER];
-    const path = (request.originalUrl ?? request.url ?? '').split('?')[0];
+    const token = this.platform.requestHeaders(request)[BACKJOB_TOKEN_HEADER];
     const nonce =
       token === undefined
         ? null
         : this.signer.verify(token, 'ping', {
-            method: request.method ?? '',
-            path,
+            method: this.platform.requestMethod(request),
+            path: this.platform.requestPath(request),
           });
     if (!nonce) return next();
-    response.statusCode = 204;
-    response.setHeader(BACKJOB_ACK_HEADER, nonce);
-    response.end();
+    this.platform.endEarly(response, 204, { [BACKJOB_ACK_HEADER]: nonce });
   }
 }

@@ -3,15 +3,14 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
 import {
   BACKJOB_ACK_HEADER,
   BACKJOB_LOGGER_CONTEXT,
   BACKJOB_TOKEN_HEADER,
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
+import { HttpPlatform } from '../platform/http-platform.js';
 import { RequestSigner } from './request-signer.js';
 import { SelfHttpClient } from './self-http.client.js';
 
@@ -25,17 +24,13 @@ export class SelfCheckService implements OnApplicationBootstrap {
   private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT);
 
   constructor(
-    private readonly adapterHost: HttpAdapterHost,
+    private readonly platform: HttpPlatform,
     private readonly client: SelfHttpClient,
     private readonly signer: RequestSigner,
   ) {}
 
   onApplicationBootstrap(): void {
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as
-      Server | undefined;
-    if (!server) return;
-    if (server.listening) void this.check();
-    else server.once('listening', () => void this.check());
+    this.platform.whenListening(() => void this.check());
   }
 
   /** True when the app answered its own signed ping. Never throws. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable, RequestMethod } from '@nestjs/common';
-import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
+import { ApplicationConfig } from '@nestjs/core';
 import { isRouteExcluded } from '@nestjs/core/router/utils/exclude-route.util.js';
 import http, {
   type IncomingHttpHeaders,
@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { BACKJOB_RESOLVED_OPTIONS } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
+import { HttpPlatform } from '../platform/http-platform.js';
 
 /** An internal request to the app itself. */
 export interface SelfRequest {
@@ -52,7 +53,7 @@ export class SelfHttpClient {
   constructor(
     @Inject(BACKJOB_RESOLVED_OPTIONS)
     private readonly options: ResolvedBackJobOptions,
-    private readonly adapterHost: HttpAdapterHost,
+    private readonly platform: HttpPlatform,
     private readonly appConfig: ApplicationConfig,
   ) {
     this.httpsAgent = new https.Agent({
@@ -148,11 +149,10 @@ export class SelfHttpClient {
 
   private target(): SelfTarget {
     if (this.options.baseUrl) return { baseUrl: this.options.baseUrl };
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as
-      http.Server | undefined;
-    const address = server?.address();
-    if (!server || !address) throw new Error(messages.notListeningMessage());
-    const protocol = isTlsServer(server) ? 'https' : 'http';
+    const server = this.platform.serverAddress();
+    if (!server) throw new Error(messages.notListeningMessage());
+    const { address } = server;
+    const protocol = server.tls ? 'https' : 'http';
     if (typeof address === 'string')
       return { baseUrl: `${protocol}://localhost`, socketPath: address };
     return {
@@ -166,13 +166,6 @@ function loopbackHost({ address, family }: AddressInfo): string {
   if (address === '0.0.0.0') return '127.0.0.1';
   if (address === '::') return '[::1]';
   return family === 'IPv6' || address.includes(':') ? `[${address}]` : address;
-}
-
-function isTlsServer(server: http.Server): boolean {
-  return (
-    typeof (server as unknown as { addContext?: unknown }).addContext ===
-    'function'
-  );
 }
 
 function readResponse(response: http.IncomingMessage): Promise<SelfResponse> {

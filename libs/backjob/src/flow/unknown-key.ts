@@ -1,5 +1,4 @@
 import { ForbiddenException, Logger } from '@nestjs/common';
-import type { ServerResponse } from 'node:http';
 import {
   BACKJOB_LOGGER_CONTEXT,
   BACKJOB_UNKNOWN_KEY_HEADER,
@@ -19,14 +18,12 @@ const logger = new Logger(BACKJOB_LOGGER_CONTEXT);
 export function refuseUnknownKey(
   signer: RequestSigner,
   token: unknown,
-  response: ServerResponse,
+  setHeader: (name: string, value: string) => void,
 ): void {
   const keyId = signer.unknownKeyId(token);
   if (keyId === null) return;
   logger.warn(messages.unknownKeyLogMessage(keyId));
-  // Fastify's reply has no setHeader; its Node response (raw) does.
-  const raw = (response as { raw?: ServerResponse }).raw ?? response;
-  raw.setHeader(BACKJOB_UNKNOWN_KEY_HEADER, keyId);
+  setHeader(BACKJOB_UNKNOWN_KEY_HEADER, keyId);
   throw new ForbiddenException(messages.unknownKeyRefusal());
 }
 

@@ -1,5 +1,5 @@
 import type { FactoryProvider, ModuleMetadata } from '@nestjs/common';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /** A job as `canWatch()` sees it. */
 export interface WatchedJob {
@@ -7,6 +7,15 @@ export interface WatchedJob {
   id: string;
   /** The `scope` given to `start()` (`''` when none was). */
   scope: string;
+}
+
+/**
+ * The request as `canWatch()` sees it: what Express's `Request` and
+ * Fastify's `FastifyRequest` both have. Annotate the parameter with your
+ * platform's type to read more (`request.user`, the session).
+ */
+export interface WatchRequest {
+  headers: IncomingHttpHeaders;
 }
 
 /** Options of `BackJobLiveModule` that may come from a factory. */
@@ -23,10 +32,7 @@ export interface BackJobLiveOptions {
    *
    * @example (job, request: Request) => job.scope === '' || job.scope === request.user?.id
    */
-  canWatch(
-    job: WatchedJob,
-    request: IncomingMessage,
-  ): boolean | Promise<boolean>;
+  canWatch(job: WatchedJob, request: WatchRequest): boolean | Promise<boolean>;
 }
 
 /** Options of `BackJobLiveModule.forRoot()`. */
