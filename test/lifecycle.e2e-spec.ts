@@ -253,8 +253,9 @@ describe('a cancel from another instance', () => {
     expect((await a.backjob.getStatus(id))?.status).toBe(JobStatus.Cancelled);
     await waitUntil(() => seen.get(name)?.abortedAt !== undefined, 3000);
     // Redis pushes it; without Redis, the instance polls every
-    // watchPollInterval (500 ms). A loaded machine gets a little margin.
-    expect(seen.get(name)!.abortedAt! - cancelledAt).toBeLessThan(1500);
+    // watchPollInterval (500 ms): within a second, plus the slack a loaded
+    // 2-core CI machine needs.
+    expect(seen.get(name)!.abortedAt! - cancelledAt).toBeLessThan(2000);
     Gate.of(name).open();
   });
 });
@@ -360,7 +361,9 @@ describe('a graceful shutdown', () => {
 
       const began = Date.now();
       await leaving.app.close();
-      expect(Date.now() - began).toBeLessThan(300 + 1000);
+      // The grace period plus a second, with the slack a loaded 2-core CI
+      // machine needs (the child-process test measures ~1.02 s for 1 s).
+      expect(Date.now() - began).toBeLessThan(300 + 1000 + 1500);
       await expect(leaving.backjob.start('life/guarded')).rejects.toThrow(
         BackJobShutdownError,
       );

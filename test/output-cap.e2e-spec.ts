@@ -92,7 +92,9 @@ describe.runIf(currentTestStore() === 'mariadb')(
       expect(status.status).toBe(JobStatus.Completed);
       expect(status.statusText.startsWith('FIRST LINE\n')).toBe(true);
       expect(status.statusText).toMatch(
-        /LAST LINE\nthe store refused the whole output \(.*max_allowed_packet.*\), so only its head and tail are kept/,
+        // MariaDB answers ER_NET_PACKET_TOO_LARGE and closes the connection;
+        // a driver still sending the statement sees the reset first.
+        /LAST LINE\nthe store refused the whole output \(.*(max_allowed_packet|ECONNRESET|EPIPE).*\), so only its head and tail are kept/,
       );
       expect(Buffer.byteLength(status.statusText)).toBeLessThan(MB);
       expect(logger.warnings.join('\n')).toMatch(
