@@ -1,72 +1,22 @@
 // SQLite only: child processes of the lifecycle app share one SQLite file
 // (declared in vitest.config.ts's SQLITE_ONLY).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { JobStatus } from 'nestjs-backjob';
 import {
   ENDING_TEXTS,
   isPendingStatus,
 } from '../libs/backjob/src/lifecycle/job-lifecycle.js';
-import type { AppBuild } from './fixtures/app-process.js';
 import {
-  buildLifecycleApp,
   pollUntil,
+  useLifecycleChildren,
   readJobs,
   readRecord,
-  startLifecycleApp,
   type JobRow,
-  type LifecycleProcess,
 } from './fixtures/lifecycle-process.js';
 
-let build: AppBuild;
-let dir: string;
-let children: LifecycleProcess[] = [];
-
-beforeAll(() => {
-  build = buildLifecycleApp();
-}, 180_000);
-
-afterAll(() => build?.remove());
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'backjob-death-'));
-});
-
-afterEach(async () => {
-  await Promise.all(children.map((child) => child.kill('SIGKILL')));
-  children = [];
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const sqliteFile = () => join(dir, 'jobs.sqlite');
-const recordFile = () => join(dir, 'record.jsonl');
-
-async function child(
-  options: Parameters<typeof startLifecycleApp>[1]['options'],
-): Promise<LifecycleProcess> {
-  const started = await startLifecycleApp(build, {
-    sqliteFile: sqliteFile(),
-    recordFile: recordFile(),
-    options,
-  });
-  children.push(started);
-  return started;
-}
-
-function entered(app: LifecycleProcess, name: string) {
-  return pollUntil(
-    () =>
-      readRecord(recordFile()).find(
-        (e) =>
-          e.event === 'entered' && e.name === name && e.pid === app.child.pid,
-      ),
-    () => `the handler of ${name} did not start:\n${app.output()}`,
-  );
-}
+const { files, child, entered } = useLifecycleChildren('backjob-death-');
 
 function row(id: string): JobRow | undefined {
-  return readJobs(sqliteFile()).get(id);
+  return readJobs(files().sqliteFile).get(id);
 }
 
 function report(figure: string): void {
@@ -129,13 +79,13 @@ describe('an instance that dies (SIGKILL), and the one that finds its jobs (SQLi
       expect(r.end_time! - killedAt, JSON.stringify(r)).toBeLessThan(boundMs);
 
     // The anonymous job ran once, in the survivor.
-    const runs = readRecord(recordFile()).filter(
+    const runs = readRecord(files().recordFile).filter(
       (e) => e.event === 'entered' && e.name === 'anonymous',
     );
     expect(runs.map((e) => e.pid)).toEqual([survivor.child.pid]);
     // The credentialed one never ran anywhere.
     expect(
-      readRecord(recordFile()).filter((e) => e.name === 'as-user'),
+      readRecord(files().recordFile).filter((e) => e.name === 'as-user'),
     ).toEqual([]);
   });
 

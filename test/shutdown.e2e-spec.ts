@@ -1,75 +1,27 @@
 // SQLite only: child processes of the lifecycle app share one SQLite file
 // (declared in vitest.config.ts's SQLITE_ONLY).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { BackJobShutdownError, JobStatus } from 'nestjs-backjob';
 import { shuttingDownMessage } from '../libs/backjob/src/backjob.messages.js';
 import {
   ENDING_TEXTS,
   isPendingStatus,
 } from '../libs/backjob/src/lifecycle/job-lifecycle.js';
-import type { AppBuild } from './fixtures/app-process.js';
 import {
   gates,
   GatedWorkController,
 } from './fixtures/gated-work.controller.js';
 import {
-  buildLifecycleApp,
   pollUntil,
+  useLifecycleChildren,
   readJobs,
   readRecord,
-  startLifecycleApp,
   type LifecycleProcess,
 } from './fixtures/lifecycle-process.js';
 import { createTestApp } from './fixtures/test-app.js';
 
-let build: AppBuild;
-let dir: string;
-let children: LifecycleProcess[] = [];
-
-beforeAll(() => {
-  build = buildLifecycleApp();
-}, 180_000);
-
-afterAll(() => build?.remove());
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'backjob-shutdown-'));
-});
-
-afterEach(async () => {
-  await Promise.all(children.map((child) => child.kill('SIGKILL')));
-  children = [];
-  rmSync(dir, { recursive: true, force: true });
-});
-
-function files() {
-  return {
-    sqliteFile: join(dir, 'jobs.sqlite'),
-    recordFile: join(dir, 'record.jsonl'),
-  };
-}
-
-async function child(
-  options: Parameters<typeof startLifecycleApp>[1]['options'],
-): Promise<LifecycleProcess> {
-  const started = await startLifecycleApp(build, { ...files(), options });
-  children.push(started);
-  return started;
-}
-
-/** Waits until the handler of job `name` runs in `app`. */
-function entered(app: LifecycleProcess, name: string) {
-  return pollUntil(
-    () =>
-      readRecord(files().recordFile).find(
-        (e) =>
-          e.event === 'entered' && e.name === name && e.pid === app.child.pid,
-      ),
-    () => `the handler of ${name} did not start:\n${app.output()}`,
-  );
-}
+const { files, child, entered } = useLifecycleChildren('backjob-shutdown-');
 
 /** The shutdown has begun once the child's start() is refused with BackJobShutdownError. */
 function shutdownBegun(app: LifecycleProcess) {
