@@ -30,6 +30,13 @@ export const invalidTableNameMessage = (value: string) =>
 export const invalidRouteMessage = (route: unknown, why: string) =>
   `BackJob cannot start the route ${JSON.stringify(route)}: ${why}. Give a route of the app, such as 'reports/build'.`;
 
+export const routeWithPrefixMessage = (
+  route: unknown,
+  prefix: string,
+  without: string,
+) =>
+  `BackJob cannot start the route ${JSON.stringify(route)}: it begins with the app's global prefix "${prefix}", and routes are relative to it (it would be sent to /${prefix}/${prefix}…). Give the route without the prefix: ${JSON.stringify(without)}.`;
+
 export const invalidMethodMessage = (
   method: unknown,
   allowed: readonly string[],
