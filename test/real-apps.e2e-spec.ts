@@ -291,6 +291,25 @@ describe('what real apps have around a route', () => {
     expect((await waitForJob(t.backjob, v2)).statusText).toBe('report v2');
   });
 
+  it("media-type versioning: the same, with the caller's Accept header forwarded", async () => {
+    t = await createTestApp({
+      controllers: [ClientController, VersionedController],
+      backjob: { forwardHeaders: ['authorization', 'accept'] },
+      configure: (app) =>
+        app.enableVersioning({ type: VersioningType.MEDIA_TYPE, key: 'v=' }),
+    });
+    const neutral = await t.backjob.start('versioned/report');
+    expect((await waitForJob(t.backjob, neutral)).statusText).toBe(
+      'report, any version',
+    );
+    const v1 = await startAsClient(
+      t.url,
+      { accept: 'application/json;v=1' },
+      'versioned/report',
+    );
+    expect((await waitForJob(t.backjob, v1)).statusText).toBe('report v1');
+  });
+
   it("an auth guard: the job runs as the caller's user, and an anonymous job gets the guard's answer", async () => {
     t = await createTestApp({
       controllers: [ClientController, SecureController],
