@@ -1,3 +1,8 @@
+import {
+  BadRequestException,
+  ForbiddenException,
+  HttpException,
+} from '@nestjs/common';
 import { describeError } from './backjob.messages.js';
 
 describe('describeError', () => {
@@ -33,6 +38,16 @@ describe('describeError', () => {
     loop.cause = loop;
     expect(describeError(loop)).toMatch(
       /^(loop, caused by: ){5}loop, caused by more errors$/,
+    );
+  });
+
+  it("reads an HttpException's own answer: a validation pipe's field messages", () => {
+    expect(
+      describeError(new BadRequestException(['name is empty', 'age < 0'])),
+    ).toBe('Bad Request: name is empty; age < 0');
+    expect(describeError(new ForbiddenException('No token'))).toBe('No token');
+    expect(describeError(new HttpException({ code: 7 }, 418))).toBe(
+      'Http Exception',
     );
   });
 

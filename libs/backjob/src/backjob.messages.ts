@@ -30,6 +30,13 @@ export const invalidTableNameMessage = (value: string) =>
 export const invalidRouteMessage = (route: unknown, why: string) =>
   `BackJob cannot start the route ${JSON.stringify(route)}: ${why}. Give a route of the app, such as 'reports/build'.`;
 
+export const routeWithPrefixMessage = (
+  route: unknown,
+  prefix: string,
+  without: string,
+) =>
+  `BackJob cannot start the route ${JSON.stringify(route)}: it begins with the app's global prefix "${prefix}", and routes are relative to it (it would be sent to /${prefix}/${prefix}…). Give the route without the prefix: ${JSON.stringify(without)}.`;
+
 export const invalidMethodMessage = (
   method: unknown,
   allowed: readonly string[],
@@ -252,7 +259,7 @@ function describeThrown(error: unknown, depth: number): string {
       maxArrayLength: 10,
       maxStringLength: 500,
     });
-  let text = error.message || error.name;
+  let text = httpExceptionText(error) ?? (error.message || error.name);
   const code = (error as { code?: unknown }).code;
   if (
     (typeof code === 'string' || typeof code === 'number') &&
@@ -267,4 +274,32 @@ function describeThrown(error: unknown, depth: number): string {
         ? `, caused by: ${describeThrown(error.cause, depth + 1)}`
         : ', caused by more errors';
   return text;
+}
+
+/**
+ * An HttpException's own answer when it says more than its message: a
+ * ValidationPipe's field messages live in getResponse().message, while the
+ * exception's message is only "Bad Request Exception". Read by shape, so
+ * that another copy of @nestjs/common is read too.
+ */
+function httpExceptionText(error: Error): string | undefined {
+  const { getResponse, getStatus } = error as {
+    getResponse?: unknown;
+    getStatus?: unknown;
+  };
+  if (typeof getResponse !== 'function' || typeof getStatus !== 'function')
+    return undefined;
+  const response: unknown = getResponse.call(error);
+  if (!response || typeof response !== 'object') return undefined;
+  const { message, error: title } = response as {
+    message?: unknown;
+    error?: unknown;
+  };
+  const detail = Array.isArray(message)
+    ? message.map(String).join('; ')
+    : typeof message === 'string'
+      ? message
+      : undefined;
+  if (!detail || detail === error.message) return undefined;
+  return typeof title === 'string' && title ? `${title}: ${detail}` : detail;
 }

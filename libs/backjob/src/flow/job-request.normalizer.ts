@@ -63,6 +63,20 @@ export function normalizeJobRequest(
     checkSendable(body, 'body', bodyType === 'json' ? 'json' : 'form');
   const routePath = toRoutePath(route);
   const prefix = prefixFor(routePath, verb).replace(/^\/|\/$/g, '');
+  // Routes are relative to the prefix: 'api/x' under 'api' would be sent to
+  // /api/api/x, a path the app almost never serves. Say so instead.
+  if (
+    prefix &&
+    (routePath === `/${prefix}` || routePath.startsWith(`/${prefix}/`))
+  ) {
+    throw new InvalidJobRequestError(
+      messages.routeWithPrefixMessage(
+        route,
+        prefix,
+        decodeURIComponent(routePath.slice(prefix.length + 2)),
+      ),
+    );
+  }
   const normalized: NormalizedJobRequest = {
     method: verb,
     path: prefix

@@ -28,6 +28,12 @@ export class JobRun {
   private warnedAboutStore = false;
   private readonly aborter = new AbortController();
   private settle!: () => void;
+  /**
+   * What the handler itself returned (its last value) or threw, recorded
+   * inside the app's interceptors by `HandlerOutcomeInterceptor`; unset for
+   * a handler those interceptors never reached.
+   */
+  handlerOutcome: { value: unknown } | { error: unknown } | undefined;
   /** Resolves once the action has returned or thrown and its ending was written (or fenced off). */
   readonly done = new Promise<void>((resolve) => (this.settle = resolve));
 

@@ -101,6 +101,16 @@ export class JobWorker {
         this.platform.setHeader(response, BACKJOB_SETTLED_HEADER, run.jobId);
     };
     const headers = this.platform.requestHeaders(request);
+    // The handler's own outcome decides the job; what the app's interceptors
+    // made of it (`{ data }`, an error turned into an answer) is the
+    // response's. Without one, the pipeline's outcome is all there is.
+    const settle = (value: unknown, error?: unknown): Promise<void> => {
+      const outcome =
+        run.handlerOutcome ?? (error === undefined ? { value } : { error });
+      return 'error' in outcome
+        ? run.settleFailure(outcome.error)
+        : run.settleResult(outcome.value);
+    };
     return new Observable<unknown>((subscriber) => {
       this.context.run({ headers, run }, () =>
         next
@@ -108,7 +118,7 @@ export class JobWorker {
           .pipe(defaultIfEmpty(undefined), last())
           .subscribe({
             next: (value) => {
-              run.settleResult(value).then(
+              settle(value).then(
                 () => (
                   markSettled(),
                   subscriber.next(value),
@@ -128,7 +138,7 @@ export class JobWorker {
                         messages.describeError(run.signal.reason),
                       )
                     : error;
-              run.settleFailure(error).then(
+              settle(undefined, error).then(
                 () => (markSettled(), subscriber.error(answer)),
                 () => subscriber.error(answer),
               );
