@@ -7,6 +7,7 @@ import {
   JobStatus,
   type JobStatusSnapshot,
 } from 'nestjs-backjob';
+import { RecordingLogger as LineLogger } from './fixtures/boot.js';
 import { startTcpFault, type TcpFault } from './fixtures/tcp-proxy.js';
 import {
   createTestApp,
@@ -150,5 +151,121 @@ describe('a cache that fails beside the database', () => {
       expect(await t.backjob.getStatus(id)).toEqual(ended);
       await sleep(10);
     }
+  });
+});
+
+// Two instances on one table and one Redis; only the first reaches Redis
+// through the relay. Runs in the postgres+redis project.
+describe('one instance loses its cache, the other keeps it', () => {
+  let fault: TcpFault;
+  let logger: LineLogger;
+  let cutOff: TestApp | undefined;
+  let other: TestApp | undefined;
+
+  async function boot(pendingCacheTtl: number) {
+    fault = await startTcpFault(serviceUrl('redis'));
+    logger = new LineLogger();
+    const backjob = {
+      useCache: true,
+      cacheTimeout: CACHE_TIMEOUT,
+      pendingCacheTtl,
+    };
+    cutOff = await createTestApp({
+      controllers: [CachedController],
+      store: 'postgres',
+      logger,
+      imports: [
+        CacheModule.register({
+          isGlobal: true,
+          stores: [createKeyv(fault.url)],
+        }),
+      ],
+      backjob,
+    });
+    other = await createTestApp({
+      controllers: [CachedController],
+      store: 'postgres',
+      sqliteFile: cutOff.sqliteFile,
+      // Nest's logger is one per process: both apps share it.
+      logger,
+      imports: [
+        CacheModule.register({
+          isGlobal: true,
+          stores: [createKeyv(serviceUrl('redis'))],
+        }),
+      ],
+      backjob,
+    });
+    return { cutOff, other };
+  }
+
+  afterEach(async () => {
+    fault.restore();
+    await cutOff?.app.get<Cache>(CACHE_MANAGER).get('reconnected');
+    await other?.close();
+    await cutOff?.close();
+    await fault.close();
+    cutOff = other = undefined;
+  });
+
+  /** Starts a job on `a`, waits until `b` reads it running, cuts `a` off Redis, and returns it ended. */
+  async function endWhileCutOff(a: TestApp, b: TestApp) {
+    const id = await a.backjob.start(['cached', { ms: 300 }], { merge: false });
+    await waitForJob(b.backjob, id, (s) => s.progress === 10);
+    fault.cut();
+    const ended = await waitForJob(a.backjob, id);
+    expect(ended).toMatchObject({ status: JobStatus.Completed });
+    return { id, ended };
+  }
+
+  /** Polls `b` until it reads `ended`, failing once `deadline` has passed. */
+  async function readEndedBy(
+    b: TestApp,
+    id: string,
+    ended: JobStatusSnapshot,
+    deadline: number,
+  ) {
+    for (;;) {
+      const seen = await b.backjob.getStatus(id);
+      if (seen?.status === JobStatus.Completed) {
+        expect(seen).toEqual(ended);
+        return;
+      }
+      expect(Date.now()).toBeLessThan(deadline);
+      await sleep(25);
+    }
+  }
+
+  function expectOneOutageWarning() {
+    // One for the cache, one for the change feed on the same Redis.
+    expect(logger.warnings).toHaveLength(2);
+    expect(logger.warnings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/channel for job changes failed/),
+        expect.stringMatching(/cache failed/),
+      ]),
+    );
+    expect(logger.errors).toEqual([]);
+  }
+
+  it('the other instance stops serving a job as unfinished within pendingCacheTtl of its end', async () => {
+    const { cutOff, other } = await boot(1);
+    const { id, ended } = await endWhileCutOff(cutOff, other);
+    const bound = ended.endTime!.getTime() + 1000 + 500;
+    await readEndedBy(other, id, ended, bound);
+    expectOneOutageWarning();
+  });
+
+  it('the instance that missed the end drops its entries when Redis is back, with no call to it', async () => {
+    // Far longer than the test: only the dropped entry lets the other see the end.
+    const { cutOff, other } = await boot(60);
+    const { id, ended } = await endWhileCutOff(cutOff, other);
+    expect((await other.backjob.getStatus(id))?.status).toBe(
+      JobStatus.InProgress,
+    );
+    fault.restore();
+    // The guard retries every 2 s; Redis's client reconnects within 0.5 s.
+    await readEndedBy(other, id, ended, Date.now() + 5000);
+    expectOneOutageWarning();
   });
 });

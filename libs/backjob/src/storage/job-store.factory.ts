@@ -74,6 +74,8 @@ function onceLocated(
       // What every object has (Nest's discovery reads `constructor` while the
       // app's providers are still being made) is answered without the cache;
       // and Nest awaits what a factory returns: this is not a promise.
+      if (property === 'onApplicationShutdown')
+        return () => store?.onApplicationShutdown();
       if (property in stand) return Reflect.get(stand, property);
       if (property === 'then') return undefined;
       const value: unknown = Reflect.get(target(), property);
