@@ -1,16 +1,27 @@
 import { createKeyv } from '@keyv/redis';
 import { CACHE_MANAGER, CacheModule, type Cache } from '@nestjs/cache-manager';
-import { ConsoleLogger, Controller, Get, Query } from '@nestjs/common';
+import {
+  ConsoleLogger,
+  Controller,
+  Get,
+  Query,
+  type INestApplication,
+} from '@nestjs/common';
 import {
   BackgroundWorker,
   BackJobService,
   JobStatus,
   type JobStatusSnapshot,
 } from 'nestjs-backjob';
-import { RecordingLogger as LineLogger } from './fixtures/boot.js';
+import { ScheduleModule } from '@nestjs/schedule';
+import { randomBytes } from 'node:crypto';
+import { BackJobModule, JobStoreUnavailableError } from 'nestjs-backjob';
+import { bootApp, RecordingLogger as LineLogger } from './fixtures/boot.js';
+import { deleteRedisKeys } from './fixtures/store-setup.js';
 import { startTcpFault, type TcpFault } from './fixtures/tcp-proxy.js';
 import {
   createTestApp,
+  TEST_KEY,
   waitForJob,
   type TestApp,
 } from './fixtures/test-app.js';
@@ -267,5 +278,94 @@ describe('one instance loses its cache, the other keeps it', () => {
     // The guard retries every 2 s; Redis's client reconnects within 0.5 s.
     await readEndedBy(other, id, ended, Date.now() + 5000);
     expectOneOutageWarning();
+  });
+});
+
+// The cache as the only store, reached through the relay. Runs in the
+// postgres+redis project (it needs Redis alone).
+describe('a cache that fails as the only store', () => {
+  const cachePrefix = `backjob-test:${randomBytes(4).toString('hex')}:`;
+  let fault: TcpFault;
+  let logger: LineLogger;
+  let app: INestApplication;
+  let backjob: BackJobService;
+
+  beforeEach(async () => {
+    fault = await startTcpFault(serviceUrl('redis'));
+    logger = new LineLogger();
+    app = await bootApp(
+      {
+        imports: [
+          ScheduleModule.forRoot(),
+          CacheModule.register({
+            isGlobal: true,
+            stores: [createKeyv(fault.url)],
+          }),
+          BackJobModule.forRoot({
+            key: TEST_KEY,
+            useDb: false,
+            useCache: true,
+            cachePrefix,
+            cacheTimeout: CACHE_TIMEOUT,
+          }),
+        ],
+        controllers: [CachedController],
+      },
+      logger,
+    );
+    backjob = app.get(BackJobService);
+  });
+  afterEach(async () => {
+    fault.restore();
+    await app.get<Cache>(CACHE_MANAGER).get('reconnected');
+    await app.close();
+    await fault.close();
+    await deleteRedisKeys(cachePrefix);
+  });
+
+  it('hangs: start() rejects within cacheTimeout with JobStoreUnavailableError, one warning per outage, and works again once restored', async () => {
+    const before = await backjob.start('cached', { merge: false });
+    expect(await waitForJob(backjob, before)).toMatchObject({
+      status: JobStatus.Completed,
+    });
+    fault.hang();
+
+    for (let i = 0; i < 3; i++) {
+      const [error, ms] = await timed(
+        backjob.start('cached', { merge: false }).then(
+          () => null,
+          (caught: unknown) => caught,
+        ),
+      );
+      expect(error).toBeInstanceOf(JobStoreUnavailableError);
+      expect((error as Error).message).toMatch(/Check that the cache server/);
+      expect(ms).toBeLessThan(CACHE_TIMEOUT + 200);
+    }
+    const [read, readMs] = await timed(
+      backjob.getStatus(before).catch((caught: unknown) => caught),
+    );
+    expect(read).toBeInstanceOf(JobStoreUnavailableError);
+    expect(readMs).toBeLessThan(CACHE_TIMEOUT + 200);
+    expect(
+      logger.warnings.filter((line) => /only store|useDb: false/.test(line)),
+    ).toHaveLength(1);
+
+    fault.restore();
+    const deadline = Date.now() + 5000;
+    let id: string | undefined;
+    while (id === undefined) {
+      id = await backjob.start('cached', { merge: false }).catch((error) => {
+        expect(error).toBeInstanceOf(JobStoreUnavailableError);
+        expect(Date.now()).toBeLessThan(deadline);
+        return undefined;
+      });
+      if (id === undefined) await sleep(50);
+    }
+    expect(await waitForJob(backjob, id)).toMatchObject({
+      status: JobStatus.Completed,
+      statusText: 'done',
+    });
+    expect(logger.lines.some((line) => /answers again/.test(line))).toBe(true);
+    expect(logger.errors).toEqual([]);
   });
 });
