@@ -1,4 +1,4 @@
-import { createKeyv } from '@keyv/redis';
+import { createClient, createKeyv } from '@keyv/redis';
 import { CACHE_MANAGER, CacheModule, type Cache } from '@nestjs/cache-manager';
 import {
   ConsoleLogger,
@@ -281,6 +281,22 @@ describe('one instance loses its cache, the other keeps it', () => {
   });
 });
 
+/** The ids of the jobs kept under `prefix` in the Redis of the tests. */
+async function jobIdsIn(prefix: string): Promise<string[]> {
+  const client = createClient({ url: serviceUrl('redis') });
+  await client.connect();
+  try {
+    const ids: string[] = [];
+    for await (const keys of client.scanIterator({
+      MATCH: `${prefix}job:*`,
+    }))
+      ids.push(...keys.map((key) => key.slice(`${prefix}job:`.length)));
+    return ids;
+  } finally {
+    await client.close();
+  }
+}
+
 // The cache as the only store, reached through the relay. Runs in the
 // postgres+redis project (it needs Redis alone).
 describe('a cache that fails as the only store', () => {
@@ -366,6 +382,17 @@ describe('a cache that fails as the only store', () => {
       statusText: 'done',
     });
     expect(logger.lines.some((line) => /answers again/.test(line))).toBe(true);
+
+    // The starts that gave up reached Redis once it was back: ended, never run.
+    const ghosts = (await jobIdsIn(cachePrefix)).filter(
+      (ghost) => ghost !== before && ghost !== id,
+    );
+    expect(ghosts.length).toBeGreaterThanOrEqual(3);
+    for (const ghost of ghosts)
+      expect(await waitForJob(backjob, ghost)).toMatchObject({
+        status: JobStatus.Failed,
+        statusText: expect.stringMatching(/did not answer in time/),
+      });
     expect(logger.errors).toEqual([]);
   });
 });

@@ -1,7 +1,12 @@
 import type { LoggerService } from '@nestjs/common';
 import * as messages from '../backjob.messages.js';
 import { JobStoreUnavailableError } from '../errors/job-store-unavailable.error.js';
-import type { JobEnding, RetentionRule } from '../lifecycle/job-lifecycle.js';
+import {
+  ENDING_TEXTS,
+  JobEndings,
+  type JobEnding,
+  type RetentionRule,
+} from '../lifecycle/job-lifecycle.js';
 import { withinCacheTimeout } from './cache-guard.js';
 import {
   JobStore,
@@ -14,7 +19,8 @@ import {
  * back to, a cache that fails or hangs must not hang its callers either:
  * every call is bounded by `cacheTimeout` and rejects with
  * `JobStoreUnavailableError`, with one warning per outage (not per call)
- * and one line when the cache answers again.
+ * and one line when the cache answers again. A job whose record lands after
+ * its `start()` gave up is ended at once, never run.
  */
 export class CacheOnlyJobStore extends JobStore {
   private down = false;
@@ -27,8 +33,23 @@ export class CacheOnlyJobStore extends JobStore {
     super();
   }
 
-  insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
-    return this.call(() => this.cache.insert(job));
+  async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
+    try {
+      return await this.call(() => this.cache.insert(job));
+    } catch (error) {
+      // The write may still land once the cache answers (a hung connection
+      // delivers it late), with the times of a start() that failed: a job
+      // nobody has the id of, that the sweep would take over and run. Sent
+      // after it on the same connection, this ends it if it landed.
+      this.cache
+        .end(
+          job.id,
+          JobEndings.failed('', ENDING_TEXTS.storeDidNotAnswer),
+          Date.now(),
+        )
+        .catch(() => undefined);
+      throw error;
+    }
   }
 
   find(id: string): Promise<JobRecord | null> {
