@@ -303,3 +303,11 @@ function httpExceptionText(error: Error): string | undefined {
   if (!detail || detail === error.message) return undefined;
   return typeof title === 'string' && title ? `${title}: ${detail}` : detail;
 }
+export const jobStoreUnavailableMessage = (error: unknown) =>
+  `BackJob could not reach its cache, the only place it keeps jobs (useDb: false): ${describeError(error)}. Check that the cache server, e.g. Redis, is running and reachable from this instance, or raise cacheTimeout if it is only slow.`;
+
+export const jobStoreUnavailableWarning = (error: unknown) =>
+  `BackJob's cache, where it keeps jobs (useDb: false), failed: ${describeError(error)}. Until it answers again, starting and reading jobs fails with JobStoreUnavailableError. Check that the cache server, e.g. Redis, is running and reachable, or raise cacheTimeout if it is only slow.`;
+
+export const jobStoreRecoveredMessage = () =>
+  "BackJob's cache answers again; jobs are started and read as before.";

@@ -17,6 +17,7 @@ export const BACKJOB_DEFAULTS = {
   cacheToken: 'CACHE_MANAGER',
   cachePrefix: 'backjob:',
   cacheTimeout: 250,
+  pendingCacheTtl: 5,
   checkAndCreateTable: true,
   errorTimeout: 60,
   userAgent: 'nestjs-backjob',
@@ -118,6 +119,7 @@ function validate(options: ResolvedBackJobOptions): void {
     'errorTimeout',
     'watchPollInterval',
     'cacheTimeout',
+    'pendingCacheTtl',
     'requestTimeout',
     'maxRequestBytes',
   ] as const) {

@@ -38,6 +38,7 @@ export {
   JobAbortedError,
   JobFailedException,
   JobNotFoundError,
+  JobStoreUnavailableError,
   JobWatchStoppedError,
 } from './errors/index.js';
 /** Ready-made routes to follow a job from a browser: JSON status and Server-Sent Events. */

@@ -42,11 +42,25 @@ export interface BackJobModuleOptions {
    * as well (`useDb` and `useCache`). A cache that fails or takes longer is
    * skipped: jobs are read from and written to the database, with one
    * warning, and the cache is tried again two seconds later. With the cache
-   * as the only store there is nothing to fall back to, so it is waited for.
+   * as the only store (`useDb: false`) there is nothing to fall back to:
+   * every call to it that takes longer rejects with
+   * `JobStoreUnavailableError`, with one warning per outage.
    *
    * Default: `250`.
    */
   cacheTimeout?: number;
+
+  /**
+   * Seconds a pending (unfinished) job stays in the cache beside the
+   * database (`useDb` and `useCache`) after its last write; every progress
+   * write renews it, and a job that writes less often is read from the
+   * database in between. It bounds how long other instances can report a
+   * job as unfinished when the instance that ended it could not reach the
+   * cache. Capped at `errorTimeout`.
+   *
+   * Default: `5`.
+   */
+  pendingCacheTtl?: number;
 
   /**
    * Create the job table and its indexes when they are missing, at boot.

@@ -115,6 +115,8 @@ export const ENDING_TEXTS = {
   cancelled: 'cancelled',
   interrupted: 'interrupted by shutdown',
   notStartedBeforeShutdown: 'instance shut down before the job started',
+  storeDidNotAnswer:
+    'not started: the cache, where jobs are kept, did not answer in time, and start() failed',
   instanceLost:
     'the instance that held this job stopped before the job started; the job ran as a user, and their credentials were only in that instance',
 } as const;

@@ -8,17 +8,39 @@ const RETRY_AFTER_MS = 2000;
 const MAX_SUSPECTS = 10_000;
 
 /**
+ * `call`, or a rejection with `cacheTimeoutReason` once `timeoutMs` have
+ * passed without an answer.
+ */
+export function withinCacheTimeout<T>(
+  call: Promise<T>,
+  timeoutMs: number,
+): Promise<T> {
+  // A call that answers after its timeout has nobody left to tell.
+  call.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(messages.cacheTimeoutReason(timeoutMs))),
+      timeoutMs,
+    );
+  });
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
  * Keeps a cache that is down or hangs from blocking or failing the callers
  * of a store that has the database beside it: every call is bounded by
  * `cacheTimeout`, a failure sends the next ones to the database for a while
  * (with one warning per outage), and the entries of jobs written meanwhile
  * are dropped as soon as the cache answers again, since they may be out of
- * date.
+ * date: on the next call, or by a timer when no call comes (an idle
+ * instance would otherwise keep them, and other instances read them).
  */
 export class CacheGuard {
   private retryAt = 0;
   private down = false;
   private readonly suspects = new Set<string>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly timeoutMs: number,
@@ -36,8 +58,24 @@ export class CacheGuard {
     if (
       (await this.attempt(call)) === null &&
       this.suspects.size < MAX_SUSPECTS
-    )
+    ) {
       this.suspects.add(id);
+      this.sweeper ??= setInterval(() => void this.sweep(), RETRY_AFTER_MS);
+      // The timer alone never keeps the process alive.
+      this.sweeper.unref();
+    }
+  }
+
+  /** Stops the timer that drops suspect entries: at shutdown. */
+  stop(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.suspects.size > 0)
+      await this.attempt(() => Promise.resolve(undefined));
+    if (this.suspects.size === 0) this.stop();
   }
 
   private async attempt<T>(
@@ -71,15 +109,6 @@ export class CacheGuard {
   }
 
   private bounded<T>(call: Promise<T>): Promise<T> {
-    // A call that answers after its timeout has nobody left to tell.
-    call.catch(() => undefined);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(messages.cacheTimeoutReason(this.timeoutMs))),
-        this.timeoutMs,
-      );
-    });
-    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+    return withinCacheTimeout(call, this.timeoutMs);
   }
 }

@@ -9,7 +9,7 @@ import type { JobRecord } from './job-store.js';
 
 type ExpiryOptions = Pick<
   ResolvedBackJobOptions,
-  'backlogDays' | 'allBacklogDays' | 'errorTimeout'
+  'backlogDays' | 'allBacklogDays' | 'errorTimeout' | 'pendingCacheTtl'
 >;
 
 /** How long cache entries live, by the lifecycle's retention rules. */
@@ -35,13 +35,17 @@ export class JobCacheExpiry {
   }
 
   /**
-   * Beside the database, a pending entry lives `errorTimeout`: a job that
-   * long without a write has timed out anyway, and an entry that missed its
-   * job's end cannot be served for longer than that. An ended entry lives
-   * until the backlog cleanup deletes the row, never longer.
+   * Beside the database, a pending entry lives `pendingCacheTtl` (at most
+   * `errorTimeout`) after its job's last write, which renews it. When the
+   * instance that ends a job cannot reach the cache, the entry still says
+   * pending; other instances serve it that long at most, then read the row.
+   * A running job that writes less often is read from the database in
+   * between. An ended entry lives until the backlog cleanup deletes the row,
+   * never longer.
    */
   static besideDatabase(options: ExpiryOptions): JobCacheExpiry {
-    return new JobCacheExpiry(options, options.errorTimeout * 1000, true);
+    const seconds = Math.min(options.pendingCacheTtl, options.errorTimeout);
+    return new JobCacheExpiry(options, seconds * 1000, true);
   }
 
   /** The TTL of `job` now; `null` when it should not be cached any more. */

@@ -5,6 +5,7 @@ import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import type { BackgroundJobEntity } from '../entities/background-job.entity.js';
 import { CacheGuard } from './cache-guard.js';
 import type { CacheJobStore } from './cache-job.store.js';
+import { CacheOnlyJobStore } from './cache-only-job.store.js';
 import type { CacheLocator, LocatedCache } from './cache-locator.js';
 import { JobCacheExpiry } from './job-cache.expiry.js';
 import { JobStore } from './job-store.js';
@@ -33,7 +34,11 @@ export function createJobStore(
   if (!options.useCache) return database!;
   return onceLocated(locator, (located) => {
     if (!database)
-      return cacheStore(located, options, JobCacheExpiry.cacheOnly(options));
+      return new CacheOnlyJobStore(
+        cacheStore(located, options, JobCacheExpiry.cacheOnly(options)),
+        options.cacheTimeout,
+        new Logger(BACKJOB_LOGGER_CONTEXT),
+      );
     const expiry = JobCacheExpiry.besideDatabase(options);
     const cache = cacheStore(located, options, expiry);
     const guard = new CacheGuard(
@@ -74,6 +79,8 @@ function onceLocated(
       // What every object has (Nest's discovery reads `constructor` while the
       // app's providers are still being made) is answered without the cache;
       // and Nest awaits what a factory returns: this is not a promise.
+      if (property === 'onApplicationShutdown')
+        return () => store?.onApplicationShutdown();
       if (property in stand) return Reflect.get(stand, property);
       if (property === 'then') return undefined;
       const value: unknown = Reflect.get(target(), property);

@@ -39,6 +39,9 @@ export interface JobProgressChange {
  * write of its handler.
  */
 export abstract class JobStore {
+  /** Stops what the store runs on its own (timers); Nest calls it at shutdown. */
+  onApplicationShutdown(): void {}
+
   /**
    * Records a new job. When its `mergeKey` is already held by a pending job,
    * nothing is written and that job's id is returned instead.

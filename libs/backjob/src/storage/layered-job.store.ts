@@ -23,7 +23,9 @@ import {
  * read-through fill never replaces a cached entry with a pending one. So a
  * late progress write or an old read cannot put back an unfinished status
  * once the job has ended. The cache is guarded: when it is down or slow,
- * everything goes to the database.
+ * everything goes to the database. A pending entry lives only
+ * `pendingCacheTtl` after its job's last write: an instance whose cache
+ * missed the end cannot have it served by the others for longer.
  */
 export class LayeredJobStore extends JobStore {
   constructor(
@@ -114,6 +116,10 @@ export class LayeredJobStore extends JobStore {
   deleteEnded(rules: readonly RetentionRule[]): Promise<number> {
     // Cached entries of these jobs expire at the same time (JobCacheExpiry).
     return this.database.deleteEnded(rules);
+  }
+
+  override onApplicationShutdown(): void {
+    this.guard.stop();
   }
 
   private async follow(
