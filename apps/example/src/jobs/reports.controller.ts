@@ -29,9 +29,10 @@ export class ReportsController {
   @BackgroundWorker()
   async long(@Req() request: Request): Promise<string> {
     const signal = this.backjob.signal();
-    this.backjob.update(1);
     this.backjob.write(this.whoami(request));
     this.backjob.write('Job started.\n');
+    // update() stores the output written so far along with the progress.
+    this.backjob.update(1);
     for (const progress of [20, 40, 60, 80]) {
       await sleep(exampleConfig.stepMs, undefined, { signal });
       this.backjob.update(progress);
