@@ -4,7 +4,10 @@ import { lastValueFrom } from 'rxjs';
 import { BackJobLiveModule, JobStatus } from 'nestjs-backjob';
 import { JobFeedService } from '../libs/backjob/src/feed/job-feed.service.js';
 import { createTestApp, type TestApp } from './fixtures/test-app.js';
-import { LiveWorkController } from './fixtures/live-work.controller.js';
+import {
+  LiveWorkController,
+  stepGates,
+} from './fixtures/live-work.controller.js';
 import { SseClient } from './fixtures/sse-client.js';
 
 /** The demo rule: a job with a scope is only for the user of that name. */
@@ -28,7 +31,8 @@ describe('BackJobLiveModule: JSON status and Server-Sent Events', () => {
     );
 
   it('streams the current status at once, then every change, and ends after the final one', async () => {
-    const id = await t.backjob.start(['live-work/ticks', { n: 5, gap: 60 }], {
+    const name = `every-change-${Date.now()}`;
+    const id = await t.backjob.start([`live-work/stepped/${name}`, { n: 5 }], {
       scope: 'alice',
     });
     const client = await events(id, 'alice');
@@ -40,6 +44,15 @@ describe('BackJobLiveModule: JSON status and Server-Sent Events', () => {
     expect(client.events[0].retry).toBeGreaterThan(0);
     expect(client.data[0]).toMatchObject({ id });
 
+    // Each step goes on only once the stream has shown the one before.
+    for (let step = 1; step <= 5; step++) {
+      await until(
+        () =>
+          client.data.some((d) => d.progress === step * 10) &&
+          stepGates.has(`${name}:${step}`),
+      );
+      stepGates.get(`${name}:${step}`)!();
+    }
     await client.waitForEnd();
     const progress = client.data.map((d) => d.progress as number);
     expect(progress.filter((p) => [10, 20, 30, 40, 50].includes(p))).toEqual([
@@ -153,3 +166,12 @@ describe('BackJobLiveModule: JSON status and Server-Sent Events', () => {
     expect(client.events.map((e) => e.event)).toContain('error');
   });
 });
+
+async function until(condition: () => boolean, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline)
+      throw new Error('The stream did not show the step in time.');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
