@@ -88,12 +88,7 @@ describe('a cache that fails beside the database', () => {
       controllers: [CachedController],
       store: 'postgres',
       logger,
-      imports: [
-        CacheModule.register({
-          isGlobal: true,
-          stores: [createKeyv(fault.url)],
-        }),
-      ],
+      imports: [redisCacheAt(fault.url)],
       backjob: { useCache: true, cacheTimeout: CACHE_TIMEOUT },
     });
   });
@@ -185,12 +180,7 @@ describe('one instance loses its cache, the other keeps it', () => {
       controllers: [CachedController],
       store: 'postgres',
       logger,
-      imports: [
-        CacheModule.register({
-          isGlobal: true,
-          stores: [createKeyv(fault.url)],
-        }),
-      ],
+      imports: [redisCacheAt(fault.url)],
       backjob,
     });
     other = await createTestApp({
@@ -199,12 +189,7 @@ describe('one instance loses its cache, the other keeps it', () => {
       sqliteFile: cutOff.sqliteFile,
       // Nest's logger is one per process: both apps share it.
       logger,
-      imports: [
-        CacheModule.register({
-          isGlobal: true,
-          stores: [createKeyv(serviceUrl('redis'))],
-        }),
-      ],
+      imports: [redisCacheAt(serviceUrl('redis'))],
       backjob,
     });
     return { cutOff, other };
@@ -313,10 +298,7 @@ describe('a cache that fails as the only store', () => {
       {
         imports: [
           ScheduleModule.forRoot(),
-          CacheModule.register({
-            isGlobal: true,
-            stores: [createKeyv(fault.url)],
-          }),
+          redisCacheAt(fault.url),
           BackJobModule.forRoot({
             key: TEST_KEY,
             useDb: false,
@@ -396,3 +378,8 @@ describe('a cache that fails as the only store', () => {
     expect(logger.errors).toEqual([]);
   });
 });
+
+/** The app's cache: @nestjs/cache-manager over the Redis at `url` (here, a fault proxy or the real one). */
+function redisCacheAt(url: string) {
+  return CacheModule.register({ isGlobal: true, stores: [createKeyv(url)] });
+}
