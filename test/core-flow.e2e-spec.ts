@@ -40,6 +40,9 @@ describe('a job from start() to its end (SQLite)', () => {
       eta: 0,
       rate: expect.any(Number),
       stalled: false,
+      scope: '',
+      result: 'a:done',
+      retryOf: null,
     });
     expect(status.startTime.getTime()).toBeGreaterThanOrEqual(before - 5);
     expect(status.endTime!.getTime()).toBeGreaterThanOrEqual(

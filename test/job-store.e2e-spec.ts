@@ -47,6 +47,8 @@ function newJob(overrides: Partial<JobRecord> = {}): JobRecord {
     statusText: '',
     mergeKey: null,
     anonymous: false,
+    result: null,
+    retryOf: null,
     ...overrides,
   };
 }
@@ -289,6 +291,8 @@ describe.each(stores)('the job store on %s', (store) => {
       startTime: then,
       updatedTime: then,
       anonymous: true,
+      result: null,
+      retryOf: null,
     });
     await jobs.insert(stale);
     const takes = await Promise.all(

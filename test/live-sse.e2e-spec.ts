@@ -146,6 +146,9 @@ describe('BackJobLiveModule: JSON status and Server-Sent Events', () => {
       eta: 0,
       rate: expect.any(Number),
       stalled: false,
+      scope: 'alice',
+      result: 'done',
+      retryOf: null,
     });
   });
 

@@ -171,6 +171,8 @@ describe('errorTimeout, enforced three ways', () => {
         statusText: '',
         mergeKey: null,
         anonymous: true,
+        result: null,
+        retryOf: null,
       });
       expect(await t.app.get(JobMaintenanceService).sweep()).toBe(1);
       const row = await waitForRow(t, id, JobStatus.Completed);
@@ -235,6 +237,8 @@ describe('backlog cleanup', () => {
       statusText: '',
       mergeKey: null,
       anonymous: true,
+      result: null,
+      retryOf: null,
     });
     if (status === JobStatus.InProgress) await store.claim(id, then);
     if (isFinalStatus(status))

@@ -72,6 +72,11 @@ describe.skipIf(store === 'redis')(
         (column) => column.name,
       );
 
+    const indexNames = async (table: string) =>
+      (await admin.createQueryRunner().getTable(table))?.indices.map(
+        (index) => index.name,
+      );
+
     async function boot(tableName: string) {
       return bootApp({
         imports: [
@@ -111,7 +116,18 @@ describe.skipIf(store === 'redis')(
           statusText: 'done',
           mergeKey: null,
           anonymous: false,
+          result: null,
+          retryOf: null,
         });
+        expect(await columns(tableName)).toEqual(
+          expect.arrayContaining(['result', 'retry_of']),
+        );
+        expect(await indexNames(tableName)).toEqual(
+          expect.arrayContaining([
+            `IDX_${tableName}_scope_start`,
+            `IDX_${tableName}_start`,
+          ]),
+        );
       } finally {
         await first.close();
       }
@@ -143,14 +159,22 @@ describe.skipIf(store === 'redis')(
         expect(ran.map((migration) => migration.name)).toEqual([
           'BackJobCreateTable1764460800000',
           'BackJobAddAnonymous1767225600000',
+          'BackJobAddResult1780272000000',
         ]);
         expect(await columns(tableName)).toContain('anonymous');
+        expect(await columns(tableName)).toContain('retry_of');
         expect(await dataSource.runMigrations()).toEqual([]);
 
         // The boot finds nothing to do on a table the runner made.
         const app = await boot(tableName);
         await app.close();
 
+        await dataSource.undoLastMigration();
+        expect(await columns(tableName)).not.toContain('result');
+        expect(await indexNames(tableName)).not.toContain(
+          `IDX_${tableName}_start`,
+        );
+        expect(await columns(tableName)).toContain('anonymous');
         await dataSource.undoLastMigration();
         expect(await columns(tableName)).not.toContain('anonymous');
         expect(await columns(tableName)).toContain('merge_key');

@@ -59,6 +59,8 @@ describe('storage options', () => {
     try {
       expect(tableNames(file)).toEqual([
         'IDX_e_background_job_end_time',
+        'IDX_e_background_job_scope_start',
+        'IDX_e_background_job_start',
         'IDX_e_background_job_status_updated',
         'UQ_e_background_job_merge_key',
         'e_background_job',
@@ -100,8 +102,8 @@ describe('storage options', () => {
       expect(
         (await waitForJob(backjob, await backjob.start('ping'))).status,
       ).toBe(JobStatus.Completed);
-      await dataSource.undoLastMigration();
-      await dataSource.undoLastMigration();
+      for (let i = 0; i < BackJobMigrations.length; i++)
+        await dataSource.undoLastMigration();
       expect(tableNames(file)).not.toContain('e_background_job');
     } finally {
       await app.close();

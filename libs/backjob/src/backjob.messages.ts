@@ -139,8 +139,8 @@ export const unsharedKeyReason = (
 ) =>
   `The ${phase} request to ${url} was refused: the instance that received the ${phase} request does not share this key (key id ${keyId}). Give every instance the same key option; while keys rotate, list the other one in previousKeys.`;
 
-export const droppedHeaderMessage = (name: string) =>
-  `BackJob did not forward the caller's ${name} header to the job: its value has a character an HTTP header cannot carry (CR, LF or beyond latin1), so the job runs without it. Check what sets that header; if the job needs it, pass the value in the job's query or body instead.`;
+export const droppedHeaderMessage = (jobId: string, name: string) =>
+  `BackJob did not forward the caller's ${name} header to job ${jobId}: its value has a character an HTTP header cannot carry (CR, LF or beyond latin1), so the job runs without it. Check what sets that header; if the job needs it, pass the value in the job's query or body instead.`;
 
 export const workerOnlyMessage = () =>
   'This action runs only as a background job. Start it with BackJobService.start().';
@@ -311,3 +311,58 @@ export const jobStoreUnavailableWarning = (error: unknown) =>
 
 export const jobStoreRecoveredMessage = () =>
   "BackJob's cache answers again; jobs are started and read as before.";
+
+// ---------------------------------------------------------------------------
+// The product API: list(), retry(), events and their listeners.
+
+export const invalidListLimitMessage = (limit: unknown, max: number) =>
+  `list() got limit ${inspect(limit)}: give a whole number from 1 to ${max}, or leave it out for the default.`;
+
+export const invalidListStatusMessage = (status: unknown) =>
+  `list() got status ${inspect(status)}: give a JobStatus (e.g. JobStatus.Failed) or a list of them.`;
+
+export const invalidListScopeMessage = (scope: unknown) =>
+  `${inspect(scope)} is not a scope: give the string that start() was given as scope, or leave it out for every scope.`;
+
+export const invalidListCursorMessage = () =>
+  'list() got a cursor it did not make: pass the cursor of the previous page as it was, or leave it out for the first page.';
+
+export const jobStillPendingMessage = (id: string, status: string) =>
+  `Job ${id} is still ${status}: only a job that ended can run again. Wait for it to end, or cancel() it first.`;
+
+export const unstorableResultMessage = (bytes: number, max: number) =>
+  `the result (${bytes} bytes as JSON) was not stored: it is larger than maxOutputBytes (${max}). Store large results elsewhere (a file, a table) and return where they are.`;
+
+export const jobEndListenerFailedMessage = (
+  listener: string,
+  jobId: string,
+  error: unknown,
+) =>
+  `BackJob's @OnJobEnd() listener ${listener} failed for job ${jobId}: ${describeError(error)}. The job's status is unchanged; catch the error in the listener to handle it yourself.`;
+
+// Debug traces: one job followed from start to end (set the log level to debug).
+
+export const jobRecordedTrace = (
+  jobId: string,
+  request: { method: string; path: string },
+  retryOf: string | null,
+) =>
+  `job ${jobId}: recorded, ${request.method} ${request.path}${retryOf ? `, a retry of job ${retryOf}` : ''}`;
+
+export const jobMergedTrace = (jobId: string) =>
+  `job ${jobId}: an identical request merged into it`;
+
+export const workerRequestTrace = (jobId: string, url: string) =>
+  `job ${jobId}: worker request sent to ${url}`;
+
+export const jobClaimedTrace = (jobId: string) =>
+  `job ${jobId}: claimed by its worker request, the handler runs`;
+
+export const jobEndedTrace = (jobId: string, status: string) =>
+  `job ${jobId}: ended ${status}`;
+
+/** A log line about one job that does not already name it. */
+export const forJob = (jobId: string, text: string) => `job ${jobId}: ${text}`;
+
+export const endedJobUnreadableMessage = (jobId: string, error: unknown) =>
+  `BackJob could not read job ${jobId} after it ended, so events() and @OnJobEnd() listeners do not hear of it: ${describeError(error)}. list({ status }) finds it later.`;

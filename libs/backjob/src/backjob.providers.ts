@@ -1,5 +1,5 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import {
   getDataSourceToken,
   getRepositoryToken,
@@ -24,6 +24,8 @@ import {
   jobEntityFor,
   type BackgroundJobEntity,
 } from './entities/background-job.entity.js';
+import { JobEndExplorer } from './endings/job-end.explorer.js';
+import { JobEndStream } from './endings/job-end.stream.js';
 import { InstanceState } from './flow/instance-state.js';
 import { JobDrain } from './flow/job-drain.js';
 import { JobLauncher } from './flow/job-launcher.js';
@@ -63,6 +65,7 @@ export function defineBackJobModule(
     global: extras.isGlobal ?? BACKJOB_DEFAULTS.isGlobal,
     imports: [
       ...(definition.imports ?? []),
+      DiscoveryModule,
       ...storage.flatMap((part) => part.imports),
     ],
     providers: [
@@ -109,6 +112,8 @@ function coreProviders(extras: BackJobModuleExtras): Provider[] {
     },
     CacheLocator,
     JobTracker,
+    JobEndStream,
+    JobEndExplorer,
     HttpPlatform,
     SelfHttpClient,
     InstanceState,

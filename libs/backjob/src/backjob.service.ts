@@ -9,10 +9,22 @@ import type {
   StartJobOptions,
 } from './interfaces/job-request.interface.js';
 import {
+  ALL_STATUSES,
   isFinalStatus,
   JobEndings,
+  statusName,
   type JobEnding,
 } from './lifecycle/job-lifecycle.js';
+import type {
+  JobCounts,
+  JobList,
+  JobListOptions,
+  RetryJobOptions,
+} from './interfaces/job-list.interface.js';
+import { JobEndStream } from './endings/job-end.stream.js';
+import { JobNotEndedError } from './errors/job-not-ended.error.js';
+import { JobNotFoundError } from './errors/job-not-found.error.js';
+import { checkListScope, toListQuery, toPage } from './feed/job-list.query.js';
 import type { JobStatusSnapshot } from './interfaces/job-status.interface.js';
 import { JobFeedService } from './feed/job-feed.service.js';
 import { JobMaintenanceService } from './maintenance/job-maintenance.service.js';
@@ -24,7 +36,8 @@ import { JobTracker } from './storage/job-tracker.js';
  * action, or any service it calls: `update()`, `incrementProgress()`,
  * `write()`, `finish()`, `fail()`, `signal()`, `isWorkerRequest()` — they
  * apply to the job of the current worker request and do nothing outside one.
- * From anywhere, on any instance: `cancel(id)`.
+ * From anywhere, on any instance: `cancel(id)`, `retry(id)`, `list()`,
+ * `counts()`, `events()`.
  */
 @Injectable()
 export class BackJobService {
@@ -35,6 +48,7 @@ export class BackJobService {
     private readonly maintenance: JobMaintenanceService,
     private readonly feed: JobFeedService,
     private readonly queue: JobQueue,
+    private readonly endings: JobEndStream,
   ) {}
 
   /**
@@ -152,6 +166,67 @@ export class BackJobService {
     // A new one each time outside a job: listeners added to one shared
     // signal would pile up for the life of the process.
     return this.context.jobRun?.signal ?? new AbortController().signal;
+  }
+
+  /**
+   * A page of jobs, newest first (by start time), as snapshots: in one
+   * `scope` (how an app shows a user their own jobs) or all, with one
+   * status or several, `limit` per page (default 20, at most 100). Pass
+   * the page's `cursor` for the next one; it is absent on the last page.
+   * Throws `InvalidJobQueryError` for options it cannot use.
+   */
+  async list(options?: JobListOptions): Promise<JobList> {
+    const query = toListQuery(options);
+    const page = toPage(await this.tracker.list(query), query);
+    const now = Date.now();
+    return {
+      jobs: page.jobs.map((job) => this.feed.snapshot(job, now)),
+      ...(page.cursor === undefined ? {} : { cursor: page.cursor }),
+    };
+  }
+
+  /** How many jobs have each status, in `scope` or in all: `counts[JobStatus.Failed]`. */
+  async counts(options: { scope?: string } = {}): Promise<JobCounts> {
+    const counts = await this.tracker.counts(checkListScope(options.scope));
+    return Object.fromEntries(
+      ALL_STATUSES.map((status) => [status, counts[status] ?? 0]),
+    ) as JobCounts;
+  }
+
+  /**
+   * The final snapshot of every job as it ends: those this instance ended
+   * and, when jobs live in a shared Redis (`useCache` with @keyv/redis),
+   * those of other instances. For side effects that must happen once per
+   * job, use `@OnJobEnd()`: it hears only the endings this instance wrote.
+   * An rxjs subscriber that throws is rxjs's to report: catch in it.
+   */
+  events(): Observable<JobStatusSnapshot> {
+    return this.endings.everywhere;
+  }
+
+  /**
+   * Runs an ended job's request again as a new job, linked to it
+   * (`retryOf`), in its scope, as the caller of `retry()` unless
+   * `withUserCookies` is false (credentials are never stored). Resolves
+   * with the new id. Throws `JobNotFoundError` for an unknown job,
+   * `JobNotEndedError` for one still pending.
+   */
+  async retry(id: string, options: RetryJobOptions = {}): Promise<string> {
+    const job = await this.tracker.read(id);
+    if (!job) throw new JobNotFoundError(String(id));
+    if (!isFinalStatus(job.status))
+      throw new JobNotEndedError(job.id, statusName(job.status));
+    return this.launcher.restart(job, options.withUserCookies);
+  }
+
+  /**
+   * Sets the current job's result, stored with its ending in place of what
+   * the handler returns (for handlers that answer with `@Res()`, or that
+   * fail with a partial result). Throws for a value JSON cannot encode or
+   * larger than `maxOutputBytes`. Does nothing outside a job.
+   */
+  setResult(value: unknown): void {
+    this.context.jobRun?.setResult(value);
   }
 
   /**

@@ -6,6 +6,11 @@ export { BackJobService } from './backjob.service.js';
 export { BackJobInterceptor } from './backjob.interceptor.js';
 /** Marks a handler that may only run as a background job. */
 export { BackgroundWorker } from './decorators/background-worker.decorator.js';
+/** Calls a provider's method with each job that this instance ends, and which endings it hears. */
+export {
+  OnJobEnd,
+  type OnJobEndOptions,
+} from './endings/on-job-end.decorator.js';
 /** The job table's entity (`e_background_job`). */
 export { BackgroundJobEntity } from './entities/background-job.entity.js';
 /** TypeORM migrations of the job table, in order (for `checkAndCreateTable: false`). */
@@ -19,24 +24,30 @@ export {
 export { BACKJOB_DEFAULTS } from './backjob.options.js';
 /** Job statuses, with the original BackJob's numbers. */
 export { JobStatus } from './lifecycle/job-lifecycle.js';
-/** Options, request forms and status snapshots. */
+/** Options, request forms, status snapshots, pages and counts. */
 export type {
   BackJobModuleExtras,
   BackJobModuleOptions,
   JobBodyType,
+  JobCounts,
+  JobList,
+  JobListOptions,
   JobRequest,
   JobRequestArray,
   JobRequestObject,
   JobStatusSnapshot,
+  RetryJobOptions,
   StartJobOptions,
 } from './interfaces/index.js';
 /** Errors the module throws to your code. */
 export {
   BackJobConfigurationError,
   BackJobShutdownError,
+  InvalidJobQueryError,
   InvalidJobRequestError,
   JobAbortedError,
   JobFailedException,
+  JobNotEndedError,
   JobNotFoundError,
   JobStoreUnavailableError,
   JobWatchStoppedError,

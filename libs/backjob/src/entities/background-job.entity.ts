@@ -33,6 +33,10 @@ export class BackgroundJobEntity {
   declare mergeKey: string | null;
   /** True when the job forwards no credentials, so any instance can run it. */
   declare anonymous: boolean;
+  /** The job's result as JSON text, once it ended with one. */
+  declare result: string | null;
+  /** The job this one runs again (`retry()`). */
+  declare retryOf: string | null;
 }
 
 // The columns come from the table's one description (storage/job-table.schema.ts).

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { filter, Observable } from 'rxjs';
+import { filter, map, Observable, Subject } from 'rxjs';
 import {
   BACKJOB_LOGGER_CONTEXT,
   BACKJOB_RESOLVED_OPTIONS,
@@ -35,6 +35,7 @@ export class JobChangeRelay
 {
   private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT);
   private channel: RedisChangeChannel | undefined;
+  private readonly endedElsewhere = new Subject<string>();
 
   constructor(
     private readonly locator: CacheLocator,
@@ -51,8 +52,14 @@ export class JobChangeRelay
       this.channel = await RedisChangeChannel.open(
         client,
         `${this.options.cachePrefix}changes`,
-        this.tracker.changes,
+        {
+          changes: this.tracker.changes,
+          endings: this.tracker.endings.pipe(map((ended) => ended.id)),
+        },
         this.logger,
+      );
+      this.channel.remoteEndings.subscribe((id) =>
+        this.endedElsewhere.next(id),
       );
     } catch (error) {
       this.logger.warn(
@@ -73,6 +80,15 @@ export class JobChangeRelay
   /** True when changes from other instances are pushed, not polled. */
   get pushesRemoteChanges(): boolean {
     return this.channel !== undefined;
+  }
+
+  /**
+   * Ids of jobs that other instances ended, pushed over Redis; nothing
+   * without it (polling every job for its end would cost every instance a
+   * read per job). Subscribers made before the channel opens get them too.
+   */
+  get remoteEndings(): Observable<string> {
+    return this.endedElsewhere;
   }
 
   /** Ticks after which job `id` may have changed in another instance. */

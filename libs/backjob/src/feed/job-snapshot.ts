@@ -10,6 +10,7 @@ export function toJobSnapshot(
 ): JobStatusSnapshot {
   return {
     id: job.id,
+    scope: job.scope,
     progress: job.progress,
     status: job.status,
     statusText: job.statusText,
@@ -19,5 +20,17 @@ export function toJobSnapshot(
     eta: estimate.eta,
     rate: estimate.rate,
     stalled,
+    result: parsedResult(job.result),
+    retryOf: job.retryOf,
   };
+}
+
+/** A stored result as its value; text that is not JSON (written by hand) as it is. */
+function parsedResult(json: string | null): unknown {
+  if (json === null) return null;
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return json;
+  }
 }

@@ -17,6 +17,8 @@ function job(change: Partial<JobRecord>): JobRecord {
     statusText: '',
     mergeKey: null,
     anonymous: false,
+    result: null,
+    retryOf: null,
     ...change,
   };
 }

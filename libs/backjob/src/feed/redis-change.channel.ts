@@ -52,17 +52,24 @@ function isPubSubClient(client: unknown): client is PubSubClient {
   );
 }
 
+// The word after the job id in the message of an ending.
+const ENDED = 'ended';
+
 /**
  * Job changes between instances over Redis publish/subscribe: publishes the
  * id of every job this instance changed, and emits the ids that other
  * instances changed. Messages are `<instance id> <job id>`, so that an
- * instance skips its own.
+ * instance skips its own; an ending is also published as
+ * `<instance id> <job id> ended`, which an older instance reads as an id of
+ * no job and ignores.
  */
 export class RedisChangeChannel {
   /** Ids of jobs changed by other instances, or `EVERY_JOB`. */
   readonly remoteChanges = new Subject<string>();
+  /** Ids of jobs that other instances ended. */
+  readonly remoteEndings = new Subject<string>();
   private readonly instanceId = randomUUID();
-  private publishing: Subscription | undefined;
+  private publishing: Subscription[] = [];
   private warned = false;
 
   private constructor(
@@ -74,12 +81,12 @@ export class RedisChangeChannel {
 
   /**
    * Subscribes on a duplicate of `client` (a subscribed connection can do
-   * nothing else) and starts publishing `localChanges`.
+   * nothing else) and starts publishing `local` changes and endings.
    */
   static async open(
     client: PubSubClient,
     channel: string,
-    localChanges: Observable<string>,
+    local: { changes: Observable<string>; endings: Observable<string> },
     logger: Logger,
   ): Promise<RedisChangeChannel> {
     const relay = new RedisChangeChannel(
@@ -94,13 +101,17 @@ export class RedisChangeChannel {
       relay.subscriber.destroy?.();
       throw error;
     }
-    relay.publishing = localChanges.subscribe((id) => relay.publish(id));
+    relay.publishing = [
+      local.changes.subscribe((id) => relay.publish(id)),
+      local.endings.subscribe((id) => relay.publish(`${id} ${ENDED}`)),
+    ];
     return relay;
   }
 
   async close(): Promise<void> {
-    this.publishing?.unsubscribe();
+    this.publishing.forEach((subscription) => subscription.unsubscribe());
     this.remoteChanges.complete();
+    this.remoteEndings.complete();
     try {
       await (this.subscriber.close?.() ?? this.subscriber.quit?.());
     } catch {
@@ -125,14 +136,15 @@ export class RedisChangeChannel {
   }
 
   private receive(message: string): void {
-    const space = message.indexOf(' ');
-    if (space === -1 || message.slice(0, space) === this.instanceId) return;
-    this.remoteChanges.next(message.slice(space + 1));
+    const [instanceId, jobId, what] = message.split(' ');
+    if (jobId === undefined || instanceId === this.instanceId) return;
+    if (what === ENDED) this.remoteEndings.next(jobId);
+    else this.remoteChanges.next(jobId);
   }
 
-  private publish(jobId: string): void {
+  private publish(text: string): void {
     this.publisher
-      .publish(this.channel, `${this.instanceId} ${jobId}`)
+      .publish(this.channel, `${this.instanceId} ${text}`)
       .catch((error: unknown) => this.warn(error));
   }
 

@@ -16,6 +16,7 @@ import type {
   StartJobOptions,
 } from '../interfaces/job-request.interface.js';
 import { JobEndings, JobStatus } from '../lifecycle/job-lifecycle.js';
+import type { JobRecord } from '../storage/job-store.js';
 import { JobTracker } from '../storage/job-tracker.js';
 import { pickForwardedHeaders } from './forwarded-headers.js';
 import {
@@ -26,8 +27,24 @@ import { InstanceState } from './instance-state.js';
 import { JobQueue } from './job-queue.js';
 import { checkBodySize, checkScope } from './job-request.check.js';
 import { RequestSigner } from './request-signer.js';
+import { traceJob } from './job-trace.js';
 import { SelfHttpClient } from './self-http.client.js';
 import { unsharedKeyReason } from './unknown-key.js';
+
+/** A checked request, ready to be recorded and handed over. */
+interface Launch {
+  request: NormalizedJobRequest;
+  scope: string;
+  delaySeconds: number;
+  forwarded: Forwarded;
+  merge: boolean;
+  retryOf: string | null;
+}
+
+interface Forwarded {
+  headers: OutgoingHttpHeaders;
+  dropped: string[];
+}
 
 // The monitor request is sent at once: its token only has to outlive a slow
 // loopback or load balancer, and a replay later than this is refused.
@@ -63,20 +80,51 @@ export class JobLauncher {
     // Everything is checked before anything is written or sent.
     const normalized = normalizeJobRequest(request, this.client.prefixFor);
     checkBodySize(normalized.body, this.options.maxRequestBytes);
-    const delaySeconds = checkDelay(startOptions.delay);
-    const scope = checkScope(startOptions.scope);
-    const forwarded =
-      startOptions.withUserCookies === false
-        ? {}
-        : pickForwardedHeaders(
-            this.context.state?.headers,
-            this.options.forwardHeaders,
-            (name) => this.logger.warn(messages.droppedHeaderMessage(name)),
-          );
-    const merge = startOptions.merge ?? this.options.mergeIdentical;
+    return this.launch({
+      request: normalized,
+      scope: checkScope(startOptions.scope),
+      delaySeconds: checkDelay(startOptions.delay),
+      forwarded: this.forwardedHeaders(startOptions.withUserCookies),
+      merge: startOptions.merge ?? this.options.mergeIdentical,
+      retryOf: null,
+    });
+  }
+
+  /**
+   * Starts `job`'s request again as a new job, in its scope, as the current
+   * caller: credentials are never stored, so they come from this request.
+   * Never merged, so that the new job is always linked to `job`.
+   */
+  restart(job: JobRecord, withUserCookies?: boolean): Promise<string> {
+    this.instance.assertRunning();
+    return this.launch({
+      request: JSON.parse(job.request) as NormalizedJobRequest,
+      scope: job.scope,
+      delaySeconds: 0,
+      forwarded: this.forwardedHeaders(withUserCookies),
+      merge: false,
+      retryOf: job.id,
+    });
+  }
+
+  /** The caller's headers to forward, and the names of those that cannot be sent. */
+  private forwardedHeaders(withUserCookies: boolean | undefined): Forwarded {
+    const dropped: string[] = [];
+    if (withUserCookies === false) return { headers: {}, dropped };
+    const headers = pickForwardedHeaders(
+      this.context.state?.headers,
+      this.options.forwardHeaders,
+      (name) => dropped.push(name),
+    );
+    return { headers, dropped };
+  }
+
+  private async launch(launch: Launch): Promise<string> {
+    const { request, scope } = launch;
+    const forwarded = launch.forwarded.headers;
     const now = Date.now();
     const anonymous = Object.keys(forwarded).length === 0;
-    const startTime = now + delaySeconds * 1000;
+    const startTime = now + launch.delaySeconds * 1000;
     const { id, merged } = await this.tracker.insert({
       id: randomUUID(),
       scope,
@@ -85,18 +133,29 @@ export class JobLauncher {
       startTime,
       updatedTime: now,
       endTime: null,
-      request: JSON.stringify(normalized),
+      request: JSON.stringify(request),
       statusText: '',
-      mergeKey: merge ? this.mergeKey(normalized, scope, forwarded) : null,
+      mergeKey: launch.merge ? this.mergeKey(request, scope, forwarded) : null,
       anonymous,
+      result: null,
+      retryOf: launch.retryOf,
     });
-    if (merged) return id;
+    // Only now is there a job to name in the warning.
+    for (const name of launch.forwarded.dropped)
+      this.logger.warn(messages.droppedHeaderMessage(id, name));
+    if (merged) {
+      traceJob(this.logger, () => messages.jobMergedTrace(id));
+      return id;
+    }
+    traceJob(this.logger, () =>
+      messages.jobRecordedTrace(id, request, launch.retryOf),
+    );
     if (this.options.monitorRequest)
-      await this.handToMonitor(id, normalized, forwarded);
+      await this.handToMonitor(id, request, forwarded);
     else
       this.queue.admit({
         id,
-        request: normalized,
+        request,
         forwarded,
         dueAt: startTime,
         anonymous,
@@ -163,7 +222,7 @@ export class JobLauncher {
   }
 
   private async failLaunch(id: string, reason: string): Promise<void> {
-    this.logger.error(reason);
+    this.logger.error(messages.forJob(id, reason));
     await this.tracker.end(id, JobEndings.unreachable('', reason));
   }
 }

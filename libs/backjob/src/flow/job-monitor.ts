@@ -8,6 +8,7 @@ import {
   BACKJOB_TOKEN_HEADER,
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
+import { traceJob } from './job-trace.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import {
   isFinalStatus,
@@ -100,6 +101,9 @@ export class JobMonitor {
       ),
     };
     if (request.contentType) headers['content-type'] = request.contentType;
+    traceJob(this.logger, () =>
+      messages.workerRequestTrace(job.id, this.client.describeTarget(request)),
+    );
     try {
       const response = await this.client.send({
         ...target,

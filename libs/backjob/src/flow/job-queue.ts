@@ -120,7 +120,7 @@ export class JobQueue implements OnApplicationBootstrap {
     const forwarded = pickForwardedHeaders(
       headers,
       this.options.forwardHeaders,
-      (name) => this.logger.warn(messages.droppedHeaderMessage(name)),
+      (name) => this.logger.warn(messages.droppedHeaderMessage(id, name)),
     );
     this.tracker.find(id).then(
       (job) => job && this.admitStored(job, forwarded),

@@ -7,7 +7,7 @@ import { JobEndings, type JobEnding } from '../lifecycle/job-lifecycle.js';
 import type { JobProgressChange } from '../storage/job-store.js';
 import type { JobTracker } from '../storage/job-tracker.js';
 import { CappedOutput } from '../lifecycle/output-cap.js';
-import { valueToText } from './output-capture.js';
+import { resultToJson, valueToText } from './output-capture.js';
 
 /**
  * The state of one job while its action runs in a worker request: the output
@@ -26,6 +26,9 @@ export class JobRun {
   private pendingChange: JobProgressChange | null = null;
   private flushing: Promise<void> | null = null;
   private warnedAboutStore = false;
+  /** The result as JSON: given to `setResult()`, or else what the action returned. */
+  private resultJson: string | undefined;
+  private resultIsExplicit = false;
   private readonly aborter = new AbortController();
   private settle!: () => void;
   /**
@@ -84,7 +87,31 @@ export class JobRun {
 
   /** Completes the job now with `text`, or with the output so far. */
   async finish(text?: string): Promise<void> {
-    await this.end(JobEndings.completed(text ?? this.finalText()));
+    await this.end(
+      JobEndings.completed(text ?? this.finalText(), this.resultJson),
+    );
+  }
+
+  /**
+   * Sets the job's result, stored with its ending in place of what the
+   * action returns. Throws at once for a value that JSON cannot encode or
+   * that is larger than `maxOutputBytes`, so the handler learns it where
+   * it made the value.
+   */
+  setResult(value: unknown): void {
+    const json = resultToJson(value);
+    if (
+      json !== undefined &&
+      Buffer.byteLength(json) > this.tracker.maxOutputBytes
+    )
+      throw new RangeError(
+        messages.unstorableResultMessage(
+          Buffer.byteLength(json),
+          this.tracker.maxOutputBytes,
+        ),
+      );
+    this.resultJson = json;
+    this.resultIsExplicit = true;
   }
 
   /** Ends the action at once; the worker records the failure. */
@@ -104,7 +131,20 @@ export class JobRun {
       return this.settleFailure(error);
     }
     this.write(text);
+    if (!this.resultIsExplicit) this.keepReturnedResult(value);
     return this.settleSuccess();
+  }
+
+  /** What the action returned, as its result, when it fits the cap. */
+  private keepReturnedResult(value: unknown): void {
+    const json = resultToJson(value);
+    if (json === undefined) return;
+    const bytes = Buffer.byteLength(json);
+    if (bytes <= this.tracker.maxOutputBytes) this.resultJson = json;
+    else
+      this.write(
+        `\n${messages.unstorableResultMessage(bytes, this.tracker.maxOutputBytes)}`,
+      );
   }
 
   /** The action returned: completes the job unless it ended already. */
@@ -123,7 +163,9 @@ export class JobRun {
         ? error.text
         : messages.describeError(error);
     try {
-      await this.end(JobEndings.failed(this.finalText(), reason));
+      await this.end(
+        JobEndings.failed(this.finalText(), reason, this.resultJson),
+      );
     } finally {
       this.settle();
     }

@@ -1,6 +1,7 @@
 import {
   ConflictException,
   Injectable,
+  Logger,
   ServiceUnavailableException,
   type CallHandler,
   type ExecutionContext,
@@ -16,9 +17,11 @@ import {
 import { BackJobContext } from '../backjob.context.js';
 import {
   BACKJOB_CLAIM_HEADER,
+  BACKJOB_LOGGER_CONTEXT,
   BACKJOB_SETTLED_HEADER,
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
+import { traceJob } from './job-trace.js';
 import { JobFailedException } from '../errors/job-failed.exception.js';
 import { JobTracker } from '../storage/job-tracker.js';
 import { InstanceState } from './instance-state.js';
@@ -37,6 +40,8 @@ import { JobFailedResponseException } from './job-failed-response.exception.js';
  */
 @Injectable()
 export class JobWorker {
+  private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT);
+
   constructor(
     private readonly tracker: JobTracker,
     private readonly context: BackJobContext,
@@ -68,6 +73,7 @@ export class JobWorker {
             () => new ConflictException(messages.alreadyClaimedMessage()),
           );
         }
+        traceJob(this.logger, () => messages.jobClaimedTrace(jobId));
         // A shutdown that interrupts the handler drops the connection: the
         // server must not wait for an answer that may never come.
         const run = this.running.start(jobId, () =>

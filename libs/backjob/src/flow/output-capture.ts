@@ -25,6 +25,25 @@ export function valueToText(value: unknown): string {
   }
 }
 
+/**
+ * A handler's value as the JSON of a job's result, or `undefined` for none:
+ * nothing returned, `null`, or bytes (a file is output, not a result).
+ * Throws a sentence for a value JSON cannot encode.
+ */
+export function resultToJson(value: unknown): string | undefined {
+  if (value === undefined || value === null || value instanceof Uint8Array)
+    return undefined;
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(
+      messages.unserialisableResultMessage(messages.describeError(error)),
+    );
+  }
+  return json;
+}
+
 /** A chunk handed to `write()` or `end()` as text; callbacks and empty ends are nothing. */
 export function chunkToText(chunk: unknown): string {
   if (chunk === undefined || chunk === null) return '';

@@ -4,6 +4,8 @@ import type { JobStatus } from '../lifecycle/job-lifecycle.js';
 export interface JobStatusSnapshot {
   /** The job id returned by `start()`. */
   id: string;
+  /** The `scope` given to `start()` (`''` when none was). */
+  scope: string;
   /** 0 to 100. */
   progress: number;
   /** See `JobStatus`. */
@@ -36,4 +38,12 @@ export interface JobStatusSnapshot {
    * the full `errorTimeout`.
    */
   stalled: boolean;
+  /**
+   * What the handler returned, when JSON can encode it, or the value it
+   * gave `setResult()`; `null` while pending and for a job without one.
+   * The output stays in `statusText`.
+   */
+  result: unknown;
+  /** The id of the job that `retry()` ran again to make this one, else `null`. */
+  retryOf: string | null;
 }

@@ -107,6 +107,11 @@ export interface JobEnding {
   statusText: string;
   /** Set for a completed job (100); otherwise the progress stays as it was. */
   progress?: number;
+  /**
+   * The job's result as JSON text (what the handler returned, or gave
+   * `setResult()`); absent keeps what is stored, i.e. none.
+   */
+  result?: string;
 }
 
 /** Texts of the endings that the module decides itself. */
@@ -133,16 +138,21 @@ export function appendLine(text: string, line: string): string {
  * far (kept first), `reason` a sentence saying why.
  */
 export const JobEndings = {
-  /** The action ended normally, or `finish()`: with its output, at 100 %. */
-  completed: (output: string): JobEnding => ({
+  /** The action ended normally, or `finish()`: with its output, at 100 %, and its result. */
+  completed: (output: string, result?: string): JobEnding => ({
     status: JobStatus.Completed,
     statusText: output,
     progress: 100,
+    ...(result === undefined ? {} : { result }),
   }),
-  /** The action threw or called `fail()`, or its worker answered with an error. */
-  failed: (output: string, reason = ''): JobEnding => ({
+  /**
+   * The action threw or called `fail()`, or its worker answered with an
+   * error; with the result it set before, if any.
+   */
+  failed: (output: string, reason = '', result?: string): JobEnding => ({
     status: JobStatus.Failed,
     statusText: appendLine(output, reason),
+    ...(result === undefined ? {} : { result }),
   }),
   /** No sign of life for `errorTimeout`. */
   timedOut: (output: string): JobEnding =>

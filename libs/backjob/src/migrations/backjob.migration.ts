@@ -1,4 +1,4 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import type { MigrationInterface, QueryRunner, TableIndex } from 'typeorm';
 import { BACKJOB_DEFAULTS } from '../backjob.options.js';
 import {
   JOB_COLUMNS,
@@ -10,8 +10,7 @@ import {
 // The versions of the job table. Each migration brings the columns of its
 // version in `storage/job-table.schema.ts` and checks before it changes
 // anything, so that it is safe under TypeORM's migration runner, at boot
-// (`checkAndCreateTable`) and after the other; later product work (a job's
-// `result`, `retry_of`) adds a version here.
+// (`checkAndCreateTable`) and after the other.
 
 type BackJobMigrationClass = new () => MigrationInterface;
 
@@ -22,8 +21,16 @@ async function createTable(queryRunner: QueryRunner, tableName: string) {
     await queryRunner.createTable(jobTable(tableName, driver, 1), true);
     return;
   }
+  await addIndexes(queryRunner, tableName, jobTableIndexes(tableName, 1));
+}
+
+async function addIndexes(
+  queryRunner: QueryRunner,
+  tableName: string,
+  indexes: readonly TableIndex[],
+) {
   const existing = await queryRunner.getTable(tableName);
-  for (const index of jobTableIndexes(tableName))
+  for (const index of indexes)
     if (!existing?.indices.some((i) => i.name === index.name))
       await queryRunner.createIndex(tableName, index);
 }
@@ -73,7 +80,11 @@ async function raceSafe(step: () => Promise<void>, attempts = 3) {
 export function createBackJobMigrations(
   tableName: string = BACKJOB_DEFAULTS.tableName,
 ): BackJobMigrationClass[] {
-  return [createBackJobMigration(tableName), addAnonymousMigration(tableName)];
+  return [
+    createBackJobMigration(tableName),
+    addAnonymousMigration(tableName),
+    addResultMigration(tableName),
+  ];
 }
 
 /**
@@ -110,6 +121,35 @@ function addAnonymousMigration(tableName: string) {
 
     async down(queryRunner: QueryRunner): Promise<void> {
       await dropColumns(queryRunner, tableName, 2);
+    }
+  };
+}
+
+/**
+ * Version 3: `result` and `retry_of`, and the indexes of `list()`. Columns
+ * and indexes come and go together, so `down` drops the indexes first.
+ */
+function addResultMigration(tableName: string) {
+  return class BackJobAddResult implements MigrationInterface {
+    readonly name = `BackJobAddResult1780272000000`;
+
+    async up(queryRunner: QueryRunner): Promise<void> {
+      await raceSafe(async () => {
+        await addColumns(queryRunner, tableName, 3);
+        await addIndexes(
+          queryRunner,
+          tableName,
+          jobTableIndexes(tableName, 3, false),
+        );
+      });
+    }
+
+    async down(queryRunner: QueryRunner): Promise<void> {
+      const existing = await queryRunner.getTable(tableName);
+      for (const index of jobTableIndexes(tableName, 3, false))
+        if (existing?.indices.some((i) => i.name === index.name))
+          await queryRunner.dropIndex(tableName, index.name!);
+      await dropColumns(queryRunner, tableName, 3);
     }
   };
 }

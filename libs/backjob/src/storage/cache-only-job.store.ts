@@ -10,8 +10,10 @@ import {
 import { withinCacheTimeout } from './cache-guard.js';
 import {
   JobStore,
+  type JobListQuery,
   type JobProgressChange,
   type JobRecord,
+  type JobStatusCounts,
 } from './job-store.js';
 
 /**
@@ -86,6 +88,14 @@ export class CacheOnlyJobStore extends JobStore {
 
   deleteEnded(rules: readonly RetentionRule[]): Promise<number> {
     return this.call(() => this.cache.deleteEnded(rules));
+  }
+
+  list(query: JobListQuery): Promise<JobRecord[]> {
+    return this.call(() => this.cache.list(query));
+  }
+
+  counts(scope?: string): Promise<JobStatusCounts> {
+    return this.call(() => this.cache.counts(scope));
   }
 
   private async call<T>(work: () => Promise<T>): Promise<T> {

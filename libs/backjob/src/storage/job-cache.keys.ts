@@ -23,6 +23,16 @@ export class JobCacheKeys {
     return `${this.prefix}${statusName(status)}`;
   }
 
+  /** The index of every job, scored by its start time (for `list()`). */
+  get listed(): string {
+    return `${this.prefix}list`;
+  }
+
+  /** The same index for one scope. */
+  listedIn(scope: string): string {
+    return `${this.prefix}list:${scope}`;
+  }
+
   get mergePrefix(): string {
     return `${this.prefix}merge:`;
   }

@@ -43,6 +43,7 @@ export function endingChange(
     status: ending.status,
     statusText: ending.statusText,
     progress: ending.progress,
+    result: ending.result,
     endTime: now,
     updatedTime: now,
     mergeKey: null,

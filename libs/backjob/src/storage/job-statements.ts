@@ -10,7 +10,11 @@ import {
   type JobEnding,
   type RetentionRule,
 } from '../lifecycle/job-lifecycle.js';
-import type { JobProgressChange, JobRecord } from './job-store.js';
+import type {
+  JobListQuery,
+  JobProgressChange,
+  JobRecord,
+} from './job-store.js';
 import {
   JOB_COLUMNS,
   jobColumn,
@@ -38,6 +42,9 @@ export class JobStatements {
   readonly end: string;
   readonly takeOver: string;
   readonly findStale: string;
+  readonly countsAll: string;
+  readonly countsInScope: string;
+  private readonly columns: string;
   private readonly progressStatements = new Map<string, string>();
   private readonly table: string;
   private readonly escape: (name: string) => string;
@@ -62,6 +69,7 @@ export class JobStatements {
         (field, i) => `${column(field)} < ${p(first + i)}`,
       ).join(' AND ');
     const columns = JOB_COLUMNS.map(({ name }) => escape(name));
+    this.columns = columns.join(', ');
     const [id, status, updated] = [
       column('id'),
       column('status'),
@@ -73,7 +81,10 @@ export class JobStatements {
     this.claim = `UPDATE ${this.table} SET ${status} = ${JobStatus.InProgress}, ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${CLAIMABLE_STATUSES})`;
     this.end =
       `UPDATE ${this.table} SET ${status} = ${p(1)}, ${column('statusText')} = ${p(2)}, ${column('progress')} = COALESCE(${p(3)}, ${column('progress')}), ` +
-      `${column('endTime')} = ${p(4)}, ${updated} = ${p(5)}, ${column('mergeKey')} = NULL WHERE ${id} = ${p(6)} AND ${status} IN (${ENDABLE_STATUSES})`;
+      `${column('result')} = COALESCE(${p(4)}, ${column('result')}), ${column('endTime')} = ${p(5)}, ${updated} = ${p(6)}, ${column('mergeKey')} = NULL ` +
+      `WHERE ${id} = ${p(7)} AND ${status} IN (${ENDABLE_STATUSES})`;
+    this.countsAll = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} GROUP BY ${status}`;
+    this.countsInScope = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} WHERE ${column('scope')} = ${p(1)} GROUP BY ${status}`;
     this.takeOver = `UPDATE ${this.table} SET ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${WAITING_STATUSES}) AND ${this.silentSince(3)}`;
     this.findStale = `SELECT ${id} FROM ${this.table} WHERE ${status} IN (${PENDING_STATUSES}) AND ${this.silentSince(1)} LIMIT ${p(SIGN_OF_LIFE_FIELDS.length + 1)}`;
   }
@@ -89,9 +100,40 @@ export class JobStatements {
       ending.status,
       ending.statusText,
       ending.progress ?? null,
+      ending.result ?? null,
       now,
       now,
       id,
+    ];
+  }
+
+  /** The SELECT of a page of `list()`, newest first, and its values. */
+  list(query: JobListQuery): [string, unknown[]] {
+    const p = this.placeholder;
+    const [scope, start, id] = (['scope', 'startTime', 'id'] as const).map(
+      (property) => this.escape(jobColumn(property).name),
+    );
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const next = (value: unknown) => {
+      values.push(value);
+      return p(values.length);
+    };
+    if (query.scope !== undefined)
+      where.push(`${scope} = ${next(query.scope)}`);
+    if (query.statuses !== undefined)
+      // Typed statuses from the caller's validated query; Number() keeps anything else out.
+      where.push(
+        `${this.escape('status')} IN (${query.statuses.map(Number).join(', ')})`,
+      );
+    if (query.after !== undefined)
+      where.push(
+        `(${start} < ${next(query.after.startTime)} OR (${start} = ${next(query.after.startTime)} AND ${id} < ${next(query.after.id)}))`,
+      );
+    const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+    return [
+      `SELECT ${this.columns} FROM ${this.table}${filter} ORDER BY ${start} DESC, ${id} DESC LIMIT ${next(query.limit)}`,
+      values,
     ];
   }
 

@@ -23,7 +23,31 @@ export interface JobRecord {
    * a waiting one whose instance died is taken over rather than failed.
    */
   anonymous: boolean;
+  /** The job's result as JSON text, once it ended with one; else `null`. */
+  result: string | null;
+  /** The id of the job this one runs again (`retry()`), else `null`. */
+  retryOf: string | null;
 }
+
+/** Where a page of `list()` starts: after this job, newest first. */
+export interface JobListPosition {
+  startTime: number;
+  id: string;
+}
+
+/** What `JobStore.list()` selects. */
+export interface JobListQuery {
+  /** Only this scope; every scope when absent. */
+  scope?: string;
+  /** Only these statuses; every status when absent. */
+  statuses?: readonly JobStatus[];
+  /** Jobs after this one in the order (newest first). */
+  after?: JobListPosition;
+  limit: number;
+}
+
+/** How many jobs have each status (absent statuses have none). */
+export type JobStatusCounts = Partial<Record<JobStatus, number>>;
 
 /** What changes while a job runs. */
 export interface JobProgressChange {
@@ -82,4 +106,13 @@ export abstract class JobStore {
 
   /** Deletes the ended jobs that a rule covers; returns how many. */
   abstract deleteEnded(rules: readonly RetentionRule[]): Promise<number>;
+
+  /**
+   * Up to `limit` jobs, newest first: by start time, then by id descending
+   * so that the order is total and a page boundary never skips or repeats.
+   */
+  abstract list(query: JobListQuery): Promise<JobRecord[]>;
+
+  /** How many jobs have each status, in `scope` or in all. */
+  abstract counts(scope?: string): Promise<JobStatusCounts>;
 }

@@ -95,6 +95,22 @@ export const JOB_COLUMNS: readonly JobColumn[] = [
     default: false,
     version: 2,
   },
+  // JSON text: the value round-trips through JSON.parse on every store.
+  {
+    property: 'result',
+    name: 'result',
+    kind: 'text',
+    nullable: true,
+    version: 3,
+  },
+  {
+    property: 'retryOf',
+    name: 'retry_of',
+    kind: 'varchar',
+    length: 36,
+    nullable: true,
+    version: 3,
+  },
 ];
 
 /** The column of a record's property. */
@@ -198,12 +214,27 @@ export function jobTable(
     columns: JOB_COLUMNS.filter((c) => c.version <= version).map((c) =>
       tableColumn(c, driver),
     ),
-    indices: jobTableIndexes(tableName),
+    indices: jobTableIndexes(tableName, version),
   });
 }
 
-export function jobTableIndexes(tableName: string): TableIndex[] {
-  return [
+/** The indexes that migration `version` brings (or, with `upTo`, all those up to it). */
+export function jobTableIndexes(
+  tableName: string,
+  version: number,
+  upTo = true,
+): TableIndex[] {
+  return JOB_INDEXES(tableName)
+    .filter((entry) =>
+      upTo ? entry.version <= version : entry.version === version,
+    )
+    .map((entry) => entry.index);
+}
+
+const JOB_INDEXES = (
+  tableName: string,
+): { version: number; index: TableIndex }[] => [
+  ...[
     // The timeout sweep: pending jobs by their last update.
     new TableIndex({
       name: `IDX_${tableName}_status_updated`,
@@ -221,5 +252,16 @@ export function jobTableIndexes(tableName: string): TableIndex[] {
       columnNames: ['merge_key'],
       isUnique: true,
     }),
-  ];
-}
+  ].map((index) => ({ version: 1, index })),
+  // list(): newest first, in one scope or in all.
+  ...[
+    new TableIndex({
+      name: `IDX_${tableName}_scope_start`,
+      columnNames: ['scope', 'start_time'],
+    }),
+    new TableIndex({
+      name: `IDX_${tableName}_start`,
+      columnNames: ['start_time'],
+    }),
+  ].map((index) => ({ version: 3, index })),
+];

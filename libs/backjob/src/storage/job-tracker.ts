@@ -8,8 +8,10 @@ import {
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { capOutput } from '../lifecycle/output-cap.js';
+import { traceJob } from '../flow/job-trace.js';
 import {
   appendLine,
+  JobStatus,
   isStale,
   staleCutoff,
   staleVerdict,
@@ -18,8 +20,10 @@ import {
 } from '../lifecycle/job-lifecycle.js';
 import {
   JobStore,
+  type JobListQuery,
   type JobProgressChange,
   type JobRecord,
+  type JobStatusCounts,
 } from './job-store.js';
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -140,6 +144,9 @@ export class JobTracker {
       try {
         const ended = await this.store.end(id, ending, Date.now());
         if (ended) {
+          traceJob(this.logger, () =>
+            messages.jobEndedTrace(id, JobStatus[ending.status]),
+          );
           this.changes.next(id);
           this.endings.next({ id, ending });
         }
@@ -193,6 +200,14 @@ export class JobTracker {
     );
     const jobs = await Promise.all(ids.map((id) => this.store.find(id)));
     return jobs.filter((job): job is JobRecord => job !== null);
+  }
+
+  list(query: JobListQuery): Promise<JobRecord[]> {
+    return this.store.list(query);
+  }
+
+  counts(scope?: string): Promise<JobStatusCounts> {
+    return this.store.counts(scope);
   }
 
   deleteEnded(rules: readonly RetentionRule[]): Promise<number> {

@@ -8,7 +8,8 @@ import {
 import { CacheJobStore, type CacheTransition } from './cache-job.store.js';
 import { JobCacheKeys } from './job-cache.keys.js';
 import type { CacheTtl } from './job-read-cache.js';
-import type { JobRecord } from './job-store.js';
+import { comesAfter, newestFirst } from './job-listing.js';
+import type { JobListQuery, JobRecord, JobStatusCounts } from './job-store.js';
 
 /** The part of cache-manager's `Cache` (v5 to v7) used here; TTLs in milliseconds. */
 export interface CacheManagerLike {
@@ -60,6 +61,10 @@ export class KeyvJobStore extends CacheJobStore {
       await this.updateIndex(this.keys.pending, (index) => {
         index[job.id] = lastSignOfLife(job);
       });
+      for (const key of [this.keys.listed, this.keys.listedIn(job.scope)])
+        await this.updateIndex(key, (index) => {
+          index[job.id] = job.startTime;
+        });
       return { id: job.id, merged: false };
     });
   }
@@ -67,8 +72,16 @@ export class KeyvJobStore extends CacheJobStore {
   async get(id: string): Promise<JobRecord | null> {
     const job = await this.cache.get<JobRecord>(this.keys.job(id));
     // A copy: an in-memory store hands out the object it holds. Entries
-    // written before `anonymous` existed read as jobs run as a user.
-    return job ? { ...job, anonymous: job.anonymous ?? false } : null;
+    // written before `anonymous` existed read as jobs run as a user, those
+    // written before `result` and `retryOf` as having none.
+    return job
+      ? {
+          ...job,
+          anonymous: job.anonymous ?? false,
+          result: job.result ?? null,
+          retryOf: job.retryOf ?? null,
+        }
+      : null;
   }
 
   put(job: JobRecord, ttl: CacheTtl): Promise<void> {
@@ -129,13 +142,76 @@ export class KeyvJobStore extends CacheJobStore {
         .map(([id]) => id);
       let deleted = 0;
       for (const id of due) {
-        if (await this.get(id)) deleted++;
+        const job = await this.get(id);
+        if (job) {
+          deleted++;
+          await this.unlist(job.scope, [id]);
+        }
         await this.cache.del(this.keys.job(id));
       }
       await this.updateIndex(key, (index) => {
         for (const id of due) delete index[id];
       });
+      await this.unlist(undefined, due);
       return deleted;
+    });
+  }
+
+  /**
+   * Reads the whole index entry and the jobs of the page one by one: fine
+   * for the thousands of jobs one instance keeps, not for millions (use
+   * the database or Redis for those).
+   */
+  list(query: JobListQuery): Promise<JobRecord[]> {
+    return this.exclusive(async () => {
+      const positions = Object.entries(
+        await this.readIndex(this.listIndex(query.scope)),
+      )
+        .map(([id, startTime]) => ({ id, startTime }))
+        .filter((position) => comesAfter(position, query.after))
+        .sort(newestFirst);
+      const jobs: JobRecord[] = [];
+      const expired: string[] = [];
+      for (const { id } of positions) {
+        if (jobs.length >= query.limit) break;
+        const job = await this.get(id);
+        if (!job) expired.push(id);
+        else if (!query.statuses || query.statuses.includes(job.status))
+          jobs.push(job);
+      }
+      await this.unlist(query.scope, expired);
+      return jobs;
+    });
+  }
+
+  counts(scope?: string): Promise<JobStatusCounts> {
+    return this.exclusive(async () => {
+      const counts: JobStatusCounts = {};
+      const expired: string[] = [];
+      for (const id of Object.keys(
+        await this.readIndex(this.listIndex(scope)),
+      )) {
+        const job = await this.get(id);
+        if (job) counts[job.status] = (counts[job.status] ?? 0) + 1;
+        else expired.push(id);
+      }
+      await this.unlist(scope, expired);
+      return counts;
+    });
+  }
+
+  private listIndex(scope: string | undefined): string {
+    return scope === undefined ? this.keys.listed : this.keys.listedIn(scope);
+  }
+
+  /** Drops ids from the list index of `scope` (or of all jobs). */
+  private async unlist(
+    scope: string | undefined,
+    ids: readonly string[],
+  ): Promise<void> {
+    if (ids.length === 0) return;
+    await this.updateIndex(this.listIndex(scope), (index) => {
+      for (const id of ids) delete index[id];
     });
   }
 

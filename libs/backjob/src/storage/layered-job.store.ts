@@ -12,8 +12,10 @@ import type { JobCacheExpiry } from './job-cache.expiry.js';
 import { endingChange, type JobReadCache } from './job-read-cache.js';
 import {
   JobStore,
+  type JobListQuery,
   type JobProgressChange,
   type JobRecord,
+  type JobStatusCounts,
 } from './job-store.js';
 
 /**
@@ -116,6 +118,15 @@ export class LayeredJobStore extends JobStore {
   deleteEnded(rules: readonly RetentionRule[]): Promise<number> {
     // Cached entries of these jobs expire at the same time (JobCacheExpiry).
     return this.database.deleteEnded(rules);
+  }
+
+  // Listing is the database's: only it has every job and their indexes.
+  list(query: JobListQuery): Promise<JobRecord[]> {
+    return this.database.list(query);
+  }
+
+  counts(scope?: string): Promise<JobStatusCounts> {
+    return this.database.counts(scope);
   }
 
   override onApplicationShutdown(): void {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  FINAL_STATUSES,
   isFinalStatus,
   lastSignOfLife,
   PENDING_STATUSES,
@@ -10,7 +11,7 @@ import {
 import { CacheJobStore, type CacheTransition } from './cache-job.store.js';
 import { JobCacheKeys } from './job-cache.keys.js';
 import type { CacheTtl } from './job-read-cache.js';
-import type { JobRecord } from './job-store.js';
+import type { JobListQuery, JobRecord, JobStatusCounts } from './job-store.js';
 import { jobColumn, recordFrom, toColumnValue } from './job-table.schema.js';
 
 /** The commands used, as `@redis/client` 4 and 5 name them. */
@@ -25,6 +26,7 @@ export interface RedisScriptClient {
   ): Promise<unknown>;
   hGetAll(key: string): Promise<unknown>;
   del(keys: string[]): Promise<unknown>;
+  zCard(key: string): Promise<unknown>;
 }
 
 /** What `@keyv/redis`'s `KeyvRedis` offers: a client it connects on demand. */
@@ -38,24 +40,27 @@ export interface RedisClientSource {
 // stored byte for byte. Status sets (",0,1,") and the sign-of-life fields
 // come as arguments from the lifecycle rules: no script restates one.
 
-// KEYS: job, pending index[, merge key]. ARGV: ttl, id, job key prefix,
-// last sign of life, pending statuses, then field/value pairs.
+// KEYS: job, pending index, list index, list index of its scope[, merge
+// key]. ARGV: ttl, id, job key prefix, last sign of life, pending statuses,
+// start time, then field/value pairs.
 const CREATE = `
 local ttl = tonumber(ARGV[1])
-if KEYS[3] then
-  local holder = redis.call('GET', KEYS[3])
+if KEYS[5] then
+  local holder = redis.call('GET', KEYS[5])
   if holder then
     local status = redis.call('HGET', ARGV[3] .. holder, 'status')
     if status and string.find(ARGV[5], ',' .. status .. ',', 1, true) then
       return holder
     end
   end
-  if ttl > 0 then redis.call('SET', KEYS[3], ARGV[2], 'PX', ttl)
-  else redis.call('SET', KEYS[3], ARGV[2]) end
+  if ttl > 0 then redis.call('SET', KEYS[5], ARGV[2], 'PX', ttl)
+  else redis.call('SET', KEYS[5], ARGV[2]) end
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[6], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[6], ARGV[2])
 return ''`;
 
 // KEYS: job, pending index[, index of ended jobs with the new status]. ARGV:
@@ -118,17 +123,68 @@ for _, id in ipairs(ids) do
 end
 return live`;
 
-// KEYS: an index of ended jobs. ARGV: end time before which they go, batch
-// size, job key prefix. Returns how many existed (the others had expired).
+// KEYS: an index of ended jobs, the list index. ARGV: end time before
+// which they go, batch size, job key prefix, list index prefix of a scope.
+// Returns how many existed (the others had expired).
 const DELETE_ENDED = `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1],
   'LIMIT', 0, tonumber(ARGV[2]))
 local deleted = 0
 for _, id in ipairs(ids) do
+  local scope = redis.call('HGET', ARGV[3] .. id, 'scope')
+  if scope then redis.call('ZREM', ARGV[4] .. scope, id) end
   deleted = deleted + redis.call('DEL', ARGV[3] .. id)
   redis.call('ZREM', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
 end
 return {#ids, deleted}`;
+
+// KEYS: a list index. ARGV: the start time and id of the job the page
+// starts after ('' for the first page), limit, statuses (",2,3," or ''
+// for all), job key prefix. Walks the index newest first in chunks; entries
+// whose job expired are dropped on the way.
+const LIST = `
+local found = {}
+local limit = tonumber(ARGV[3])
+local max = '+inf'
+if ARGV[1] ~= '' then max = ARGV[1] end
+local offset = 0
+while #found < limit do
+  local chunk = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, '-inf',
+    'WITHSCORES', 'LIMIT', offset, 200)
+  if #chunk == 0 then break end
+  offset = offset + #chunk / 2
+  for i = 1, #chunk, 2 do
+    local id, score = chunk[i], chunk[i + 1]
+    if ARGV[1] == '' or tonumber(score) < tonumber(ARGV[1]) or id < ARGV[2] then
+      local status = redis.call('HGET', ARGV[5] .. id, 'status')
+      if not status then
+        redis.call('ZREM', KEYS[1], id)
+        offset = offset - 1
+      elseif ARGV[4] == '' or string.find(ARGV[4], ',' .. status .. ',', 1, true) then
+        table.insert(found, id)
+        if #found >= limit then break end
+      end
+    end
+  end
+end
+return found`;
+
+// KEYS: a list index. ARGV: job key prefix. Statuses and their counts, as
+// a flat list; entries whose job expired are dropped on the way.
+const COUNT_LISTED = `
+local counts = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local status = redis.call('HGET', ARGV[1] .. id, 'status')
+  if status then counts[status] = (counts[status] or 0) + 1
+  else redis.call('ZREM', KEYS[1], id) end
+end
+local flat = {}
+for status, count in pairs(counts) do
+  table.insert(flat, status)
+  table.insert(flat, count)
+end
+return flat`;
 
 // Ended jobs deleted per script run, so that one run never holds Redis long.
 const DELETE_BATCH = 500;
@@ -156,7 +212,12 @@ export class RedisJobStore extends CacheJobStore {
     job: JobRecord,
     ttl: CacheTtl,
   ): Promise<{ id: string; merged: boolean }> {
-    const keys = [this.keys.job(job.id), this.keys.pending];
+    const keys = [
+      this.keys.job(job.id),
+      this.keys.pending,
+      this.keys.listed,
+      this.keys.listedIn(job.scope),
+    ];
     if (job.mergeKey !== null) keys.push(this.keys.merge(job.mergeKey));
     const holder = await this.run(CREATE, keys, [
       String(ttl),
@@ -164,6 +225,7 @@ export class RedisJobStore extends CacheJobStore {
       this.keys.jobPrefix,
       String(lastSignOfLife(job)),
       statusSet(PENDING_STATUSES),
+      String(job.startTime),
       ...toFields(job),
     ]);
     return holder
@@ -232,12 +294,62 @@ export class RedisJobStore extends CacheJobStore {
     for (;;) {
       const [seen, gone] = (await this.run(
         DELETE_ENDED,
-        [this.keys.ended(status)],
-        [String(before), String(DELETE_BATCH), this.keys.jobPrefix],
+        [this.keys.ended(status), this.keys.listed],
+        [
+          String(before),
+          String(DELETE_BATCH),
+          this.keys.jobPrefix,
+          this.keys.listedIn(''),
+        ],
       )) as [number, number];
       deleted += Number(gone);
       if (Number(seen) < DELETE_BATCH) return deleted;
     }
+  }
+
+  async list(query: JobListQuery): Promise<JobRecord[]> {
+    const index =
+      query.scope === undefined
+        ? this.keys.listed
+        : this.keys.listedIn(query.scope);
+    const ids = (await this.run(
+      LIST,
+      [index],
+      [
+        query.after === undefined ? '' : String(query.after.startTime),
+        query.after?.id ?? '',
+        String(query.limit),
+        query.statuses === undefined ? '' : statusSet(query.statuses),
+        this.keys.jobPrefix,
+      ],
+    )) as unknown[];
+    const jobs = await Promise.all(ids.map((id) => this.get(String(id))));
+    return jobs.filter((job): job is JobRecord => job !== null);
+  }
+
+  /**
+   * Per scope, the scope's index is walked (one HGET per job in it). For
+   * all scopes, the pending index is walked and the ended ones are counted,
+   * which may include jobs that expired since the last cleanup.
+   */
+  async counts(scope?: string): Promise<JobStatusCounts> {
+    if (scope !== undefined)
+      return countsOf(
+        await this.run(
+          COUNT_LISTED,
+          [this.keys.listedIn(scope)],
+          [this.keys.jobPrefix],
+        ),
+      );
+    const client = await this.source.getClient();
+    const counts = countsOf(
+      await this.run(COUNT_LISTED, [this.keys.pending], [this.keys.jobPrefix]),
+    );
+    for (const status of FINAL_STATUSES) {
+      const count = Number(await client.zCard(this.keys.ended(status)));
+      if (count > 0) counts[status] = count;
+    }
+    return counts;
   }
 
   async forget(ids: readonly string[]): Promise<void> {
@@ -281,6 +393,15 @@ function toFields(record: Partial<JobRecord>): string[] {
     const value = toColumnValue(jobColumn(property), record[property]);
     return [property, value === null ? '' : String(value)];
   });
+}
+
+/** A flat [status, count, …] reply as counts. */
+function countsOf(reply: unknown): JobStatusCounts {
+  const flat = reply as unknown[];
+  const counts: JobStatusCounts = {};
+  for (let i = 0; i < flat.length; i += 2)
+    counts[Number(flat[i]) as JobStatus] = Number(flat[i + 1]);
+  return counts;
 }
 
 function fromFields(reply: unknown): JobRecord | null {

@@ -7,8 +7,10 @@ import {
 import { JobStatements } from './job-statements.js';
 import {
   JobStore,
+  type JobListQuery,
   type JobProgressChange,
   type JobRecord,
+  type JobStatusCounts,
 } from './job-store.js';
 
 // Ids per heartbeat UPDATE: far below every driver's limit of parameters.
@@ -100,6 +102,23 @@ export class SqlJobStore extends JobStore {
         await this.statements.run(...this.statements.deleteEnded(rule))
       ).affected;
     return deleted;
+  }
+
+  async list(query: JobListQuery): Promise<JobRecord[]> {
+    const { records } = await this.statements.run(
+      ...this.statements.list(query),
+    );
+    return records.map((row) => this.statements.toRecord(row));
+  }
+
+  async counts(scope?: string): Promise<JobStatusCounts> {
+    const { records } =
+      scope === undefined
+        ? await this.statements.run(this.statements.countsAll, [])
+        : await this.statements.run(this.statements.countsInScope, [scope]);
+    return Object.fromEntries(
+      records.map((row) => [Number(row.status), Number(row.total)]),
+    );
   }
 
   private async changedOne(sql: string, values: unknown[]): Promise<boolean> {
