@@ -364,6 +364,100 @@ describe.each(stores)('the job store on %s', (store) => {
     expect(await jobs.deleteEnded(cancelledOnly)).toBe(0);
     expect(await jobs.deleteEnded([])).toBe(0);
   });
+
+  it('lists a scope newest first, ties by id, pages without a gap or a repeat, filters by status, and counts', async () => {
+    const scope = `list-${randomUUID()}`;
+    const base = Date.now();
+    // Three share one start time: only the id orders them.
+    const times = [base, base + 1, base + 1, base + 1, base + 2, base + 3];
+    const inserted: JobRecord[] = [];
+    for (const startTime of times) {
+      const job = newJob({ scope, startTime, updatedTime: startTime });
+      await jobs.insert(job);
+      inserted.push(job);
+    }
+    await jobs.insert(newJob({ scope: `${scope}-other` }));
+    await jobs.end(inserted[0].id, JobEndings.failed('', 'no'), base + 10);
+    await jobs.end(
+      inserted[4].id,
+      { ...JobEndings.completed('out', '{"n":4}') },
+      base + 10,
+    );
+    await jobs.claim(inserted[5].id, base + 11);
+
+    const expected = [...inserted]
+      .sort((a, b) =>
+        a.startTime !== b.startTime
+          ? b.startTime - a.startTime
+          : a.id < b.id
+            ? 1
+            : -1,
+      )
+      .map((job) => job.id);
+    const page1 = await jobs.list({ scope, limit: 4 });
+    const last = page1[page1.length - 1];
+    const page2 = await jobs.list({
+      scope,
+      limit: 4,
+      after: { startTime: last.startTime, id: last.id },
+    });
+    expect([...page1, ...page2].map((job) => job.id)).toEqual(expected);
+    expect(page1[0]).toEqual(
+      expect.objectContaining({
+        id: inserted[5].id,
+        status: JobStatus.InProgress,
+      }),
+    );
+
+    const completed = await jobs.list({
+      scope,
+      statuses: [JobStatus.Completed],
+      limit: 10,
+    });
+    expect(completed.map((job) => [job.id, job.result])).toEqual([
+      [inserted[4].id, '{"n":4}'],
+    ]);
+    expect(
+      (
+        await jobs.list({
+          scope,
+          statuses: [JobStatus.Started, JobStatus.Failed],
+          limit: 10,
+        })
+      ).map((job) => job.id),
+    ).toEqual(
+      expected.filter((id) => ![inserted[4].id, inserted[5].id].includes(id)),
+    );
+    expect((await jobs.list({ limit: 1000 })).map((job) => job.id)).toEqual(
+      expect.arrayContaining(expected),
+    );
+
+    expect(await jobs.counts(scope)).toEqual({
+      [JobStatus.Started]: 3,
+      [JobStatus.InProgress]: 1,
+      [JobStatus.Completed]: 1,
+      [JobStatus.Failed]: 1,
+    });
+    const all = await jobs.counts();
+    expect(all[JobStatus.Started]).toBeGreaterThanOrEqual(4);
+    expect(await jobs.counts(`${scope}-none`)).toEqual({});
+  });
+
+  it('drops deleted jobs from the listing and the counts', async () => {
+    const scope = `deleted-${randomUUID()}`;
+    const long = Date.now() - 1000 * DAY;
+    const job = newJob({ scope, startTime: long, updatedTime: long });
+    await jobs.insert(job);
+    await jobs.end(job.id, JobEndings.cancelled(''), long);
+    expect((await jobs.list({ scope, limit: 5 })).map((j) => j.id)).toEqual([
+      job.id,
+    ]);
+    await jobs.deleteEnded([
+      { statuses: [JobStatus.Cancelled], endedBefore: long + 1 },
+    ]);
+    expect(await jobs.list({ scope, limit: 5 })).toEqual([]);
+    expect(await jobs.counts(scope)).toEqual({});
+  });
 });
 
 // Two apps on one store stand for two instances; an in-memory cache is not

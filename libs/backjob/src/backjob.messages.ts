@@ -328,7 +328,7 @@ export const invalidListCursorMessage = () =>
   'list() got a cursor it did not make: pass the cursor of the previous page as it was, or leave it out for the first page.';
 
 export const jobStillPendingMessage = (id: string, status: string) =>
-  `Job ${id} is still ${status}: only a job that ended can run again. Wait for it to end, or cancel() it first.`;
+  `Job ${id} is still pending (${status}): only a job that ended can run again. Wait for it to end, or cancel() it first.`;
 
 export const unstorableResultMessage = (bytes: number, max: number) =>
   `the result (${bytes} bytes as JSON) was not stored: it is larger than maxOutputBytes (${max}). Store large results elsewhere (a file, a table) and return where they are.`;

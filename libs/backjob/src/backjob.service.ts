@@ -12,7 +12,7 @@ import {
   ALL_STATUSES,
   isFinalStatus,
   JobEndings,
-  statusName,
+  JobStatus,
   type JobEnding,
 } from './lifecycle/job-lifecycle.js';
 import type {
@@ -215,7 +215,7 @@ export class BackJobService {
     const job = await this.tracker.read(id);
     if (!job) throw new JobNotFoundError(String(id));
     if (!isFinalStatus(job.status))
-      throw new JobNotEndedError(job.id, statusName(job.status));
+      throw new JobNotEndedError(job.id, JobStatus[job.status]);
     return this.launcher.restart(job, options.withUserCookies);
   }
 
