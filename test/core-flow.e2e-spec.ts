@@ -142,7 +142,11 @@ describe('a job from start() to its end (SQLite)', () => {
 
   it('incrementProgress() adds to the progress', async () => {
     const id = await t.backjob.start('work/increment');
-    expect((await waitForJob(t.backjob, id)).statusText).toBe('55');
+    expect(await waitForJob(t.backjob, id)).toMatchObject({
+      status: JobStatus.Failed,
+      progress: 55,
+      statusText: 'at fifty-five\nstopped',
+    });
   });
 
   it('fails a job whose handler throws, with the output so far and the message', async () => {

@@ -1,5 +1,6 @@
 import {
   ForbiddenException,
+  Inject,
   Injectable,
   ServiceUnavailableException,
   type CallHandler,
@@ -17,8 +18,11 @@ import { BackJobContext } from './backjob.context.js';
 import {
   BACKGROUND_WORKER_METADATA,
   BACKJOB_ACK_HEADER,
+  BACKJOB_RESOLVED_OPTIONS,
   BACKJOB_TOKEN_HEADER,
 } from './backjob.constants.js';
+import type { ResolvedBackJobOptions } from './backjob.options.js';
+import { carriesForwardedHeader } from './flow/forwarded-headers.js';
 import * as messages from './backjob.messages.js';
 import { InstanceState } from './flow/instance-state.js';
 import { JobQueue } from './flow/job-queue.js';
@@ -38,6 +42,13 @@ import { HttpPlatform } from './platform/http-platform.js';
  */
 @Injectable()
 export class BackJobInterceptor implements NestInterceptor {
+  // Metadata never changes once the app runs: read once per handler (of
+  // each class, as a subclass may mark an inherited handler).
+  private readonly workerHandlers = new WeakMap<
+    object,
+    WeakMap<object, boolean>
+  >();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly context: BackJobContext,
@@ -46,6 +57,8 @@ export class BackJobInterceptor implements NestInterceptor {
     private readonly worker: JobWorker,
     private readonly instance: InstanceState,
     private readonly platform: HttpPlatform,
+    @Inject(BACKJOB_RESOLVED_OPTIONS)
+    private readonly options: ResolvedBackJobOptions,
   ) {}
 
   intercept(
@@ -57,18 +70,17 @@ export class BackJobInterceptor implements NestInterceptor {
     const headers = this.platform.requestHeaders(request);
     const token = headers[BACKJOB_TOKEN_HEADER];
     if (token !== undefined) {
-      const target = {
+      const internal = this.signer.verifyAny(token, {
         method: this.platform.requestMethod(request),
         path: this.platform.requestPath(request),
-      };
-      const monitoredJob = this.signer.verify(token, 'monitor', target);
-      if (monitoredJob && this.instance.shuttingDown)
+      });
+      if (internal?.phase === 'monitor' && this.instance.shuttingDown)
         throw new ServiceUnavailableException(messages.shuttingDownMessage());
-      if (monitoredJob) return this.acknowledgeMonitor(monitoredJob, execution);
-      const workerJob = this.signer.verify(token, 'worker', target);
-      if (workerJob)
+      if (internal?.phase === 'monitor')
+        return this.acknowledgeMonitor(internal.jobId, execution);
+      if (internal?.phase === 'worker')
         return this.worker.handle(
-          workerJob,
+          internal.jobId,
           execution,
           next,
           sendsOwnResponse(execution),
@@ -80,6 +92,10 @@ export class BackJobInterceptor implements NestInterceptor {
     }
     if (this.isBackgroundWorker(execution))
       throw new ForbiddenException(messages.workerOnlyMessage());
+    // Entering a context costs every request: only one with credentials
+    // to forward needs it (start() without one runs the job anonymously).
+    if (!carriesForwardedHeader(headers, this.options.forwardHeaders))
+      return next.handle();
     return new Observable((subscriber) =>
       this.context.run({ headers }, () => next.handle().subscribe(subscriber)),
     );
@@ -107,10 +123,22 @@ export class BackJobInterceptor implements NestInterceptor {
   }
 
   private isBackgroundWorker(execution: ExecutionContext): boolean {
-    return !!this.reflector.getAllAndOverride<boolean>(
-      BACKGROUND_WORKER_METADATA,
-      [execution.getHandler(), execution.getClass()],
-    );
+    const [handler, controller] = [
+      execution.getHandler(),
+      execution.getClass(),
+    ];
+    let ofClass = this.workerHandlers.get(controller);
+    if (!ofClass)
+      this.workerHandlers.set(controller, (ofClass = new WeakMap()));
+    let marked = ofClass.get(handler);
+    if (marked === undefined) {
+      marked = !!this.reflector.getAllAndOverride<boolean>(
+        BACKGROUND_WORKER_METADATA,
+        [handler, controller],
+      );
+      ofClass.set(handler, marked);
+    }
+    return marked;
   }
 }
 

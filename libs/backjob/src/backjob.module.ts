@@ -23,9 +23,11 @@ export class BackJobModule
   extends ConfigurableBackJobModule
   implements NestModule
 {
+  // The self-check pings the root of the app (below its global prefix),
+  // and only there does the middleware run: every other GET skips it.
   configure(consumer: MiddlewareConsumer): void {
     consumer
       .apply(SelfCheckMiddleware)
-      .forRoutes({ path: '{*path}', method: RequestMethod.GET });
+      .forRoutes({ path: '/', method: RequestMethod.GET });
   }
 }

@@ -49,3 +49,14 @@ export function pickForwardedHeaders(
   }
   return forwarded;
 }
+
+/**
+ * True when the request has a header of the allow-list: only then does a
+ * `start()` made while handling it have anything to forward.
+ */
+export function carriesForwardedHeader(
+  headers: IncomingHttpHeaders,
+  allowList: readonly string[],
+): boolean {
+  return allowList.some((name) => headers[name] !== undefined);
+}

@@ -9,22 +9,31 @@ import type { JobTracker } from '../storage/job-tracker.js';
 import { CappedOutput } from '../lifecycle/output-cap.js';
 import { resultToJson, valueToText } from './output-capture.js';
 
+/** The least time between two progress writes of one job: at most ten a second. */
+export const PROGRESS_WRITE_INTERVAL_MS = 100;
+
 /**
  * The state of one job while its action runs in a worker request: the output
  * it wrote (capped at `maxOutputBytes`), its progress, the writes of both to the store, and the signal
  * that tells the action to stop.
  *
- * `update()` never waits for the store: while one write is under way, later
- * changes are merged into the next one, so a slow database slows the bar,
- * never the action. The final status waits for the last write.
+ * `update()` never waits for the store: changes are merged into at most one
+ * write per `PROGRESS_WRITE_INTERVAL_MS`, and into the next one while a
+ * write is under way, so a slow database slows the bar, never the action.
+ * The final status waits for the last write.
  */
 export class JobRun {
   private readonly output: CappedOutput;
   private lastText: string | undefined;
   private progress = 0;
   private ended = false;
-  private pendingChange: JobProgressChange | null = null;
+  /** Progress or text changed since the last write. */
+  private dirty = false;
+  /** True once `update()` gave a progress: the ending keeps it. */
+  private reportedProgress = false;
   private flushing: Promise<void> | null = null;
+  private nextWrite: ReturnType<typeof setTimeout> | undefined;
+  private lastWriteAt = 0;
   private warnedAboutStore = false;
   /** The result as JSON: given to `setResult()`, or else what the action returned. */
   private resultJson: string | undefined;
@@ -73,12 +82,11 @@ export class JobRun {
     if (this.ended) return;
     if (progress !== undefined && Number.isFinite(progress)) {
       this.progress = Math.min(100, Math.max(0, Math.round(progress)));
+      this.reportedProgress = true;
     }
     if (text !== undefined) this.lastText = String(text);
-    this.schedule({
-      progress: this.progress,
-      statusText: this.lastText ?? this.output.text(),
-    });
+    this.dirty = true;
+    this.schedule();
   }
 
   incrementProgress(amount: number, text?: string): void {
@@ -177,7 +185,7 @@ export class JobRun {
    */
   abort(status: JobEnding['status'], reason: string): void {
     this.ended = true;
-    this.pendingChange = null;
+    this.stopWriting();
     if (!this.aborter.signal.aborted)
       this.aborter.abort(new JobAbortedError(this.jobId, status, reason));
   }
@@ -187,34 +195,60 @@ export class JobRun {
     return this.output.text() || this.lastText || '';
   }
 
+  /** Writes the ending, with the last progress reported when it sets none. */
   private async end(ending: JobEnding): Promise<void> {
     if (this.ended) return;
     this.ended = true;
-    this.pendingChange = null;
+    this.stopWriting();
     await this.flushing;
-    await this.tracker.end(this.jobId, ending);
+    const progress =
+      ending.progress ?? (this.reportedProgress ? this.progress : undefined);
+    await this.tracker.end(this.jobId, { ...ending, progress });
   }
 
-  private schedule(change: JobProgressChange): void {
-    this.pendingChange = change;
-    this.flushing ??= this.flush();
+  /**
+   * Writes the latest progress now, or once `PROGRESS_WRITE_INTERVAL_MS`
+   * has passed since the last write: a handler that reports a thousand
+   * times a second costs the store ten writes, and the last value is
+   * always written. The text is read at write time, not per call.
+   */
+  private schedule(): void {
+    if (this.flushing || this.nextWrite) return;
+    const wait = this.lastWriteAt + PROGRESS_WRITE_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      this.flushing = this.flush();
+      return;
+    }
+    this.nextWrite = setTimeout(() => {
+      this.nextWrite = undefined;
+      this.schedule();
+    }, wait);
+  }
+
+  private stopWriting(): void {
+    this.dirty = false;
+    clearTimeout(this.nextWrite);
+    this.nextWrite = undefined;
   }
 
   private async flush(): Promise<void> {
-    while (this.pendingChange) {
-      const change = this.pendingChange;
-      this.pendingChange = null;
-      try {
-        if (!(await this.tracker.saveProgress(this.jobId, change))) {
-          this.ended = true;
-          this.onFenced();
-        }
-      } catch (error) {
-        if (!this.warnedAboutStore)
-          this.logger.warn(messages.storeWriteFailedMessage(this.jobId, error));
-        this.warnedAboutStore = true;
+    this.dirty = false;
+    this.lastWriteAt = Date.now();
+    const change: JobProgressChange = {
+      progress: this.progress,
+      statusText: this.lastText ?? this.output.text(),
+    };
+    try {
+      if (!(await this.tracker.saveProgress(this.jobId, change))) {
+        this.ended = true;
+        this.onFenced();
       }
+    } catch (error) {
+      if (!this.warnedAboutStore)
+        this.logger.warn(messages.storeWriteFailedMessage(this.jobId, error));
+      this.warnedAboutStore = true;
     }
     this.flushing = null;
+    if (this.dirty && !this.ended) this.schedule();
   }
 }

@@ -72,9 +72,22 @@ export class RequestSigner {
     phase: InternalPhase,
     target: SignedTarget,
   ): string | null {
+    const verified = this.verifyAny(token, target);
+    return verified?.phase === phase ? verified.jobId : null;
+  }
+
+  /**
+   * The phase and job of a valid token, whichever phase it names: one HMAC
+   * per request, however many kinds of internal request the caller tells
+   * apart. `null` for anything else.
+   */
+  verifyAny(
+    token: unknown,
+    target: SignedTarget,
+  ): { phase: InternalPhase; jobId: string } | null {
     const parsed = parse(token);
-    if (!parsed || parsed.phase !== phase) return null;
-    const { jobId, expires, signature } = parsed;
+    if (!parsed) return null;
+    const { phase, jobId, expires, signature } = parsed;
     const key = this.keys.get(parsed.keyId);
     if (key === undefined || expires * 1000 < Date.now()) return null;
     const expected = Buffer.from(
@@ -84,7 +97,7 @@ export class RequestSigner {
     const given = Buffer.from(signature, 'base64url');
     // A garbled base64url string decodes to fewer bytes: timingSafeEqual would throw.
     if (given.length !== expected.length) return null;
-    return timingSafeEqual(given, expected) ? jobId : null;
+    return timingSafeEqual(given, expected) ? { phase, jobId } : null;
   }
 
   /**

@@ -1,0 +1,75 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { BackgroundWorker, BackJobService, JobStatus } from 'nestjs-backjob';
+import { BACKJOB_JOB_STORE } from '../libs/backjob/src/backjob.constants.js';
+import { PROGRESS_WRITE_INTERVAL_MS } from '../libs/backjob/src/flow/job-run.js';
+import type { JobStore } from '../libs/backjob/src/storage/job-store.js';
+import { gates } from './fixtures/gated-work.controller.js';
+import {
+  createTestApp,
+  waitForJob,
+  type TestApp,
+} from './fixtures/test-app.js';
+
+/** How long the handler reported, and the calls' own durations (ms). */
+const reports = new Map<string, { elapsedMs: number; callsMs: number[] }>();
+
+@Controller('chatty')
+class ChattyController {
+  constructor(private readonly backjob: BackJobService) {}
+
+  /** Reports about once a millisecond for 300 ms, then waits at gate `name`. */
+  @Get(':name')
+  @BackgroundWorker()
+  async chatty(@Param('name') name: string) {
+    const started = performance.now();
+    const callsMs: number[] = [];
+    for (let i = 1; performance.now() - started < 300; i++) {
+      const before = performance.now();
+      this.backjob.update(i % 100, `line ${i}`);
+      callsMs.push(performance.now() - before);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    this.backjob.update(77, 'the last word');
+    reports.set(name, { elapsedMs: performance.now() - started, callsMs });
+    await gates.wait(name);
+    return 'done';
+  }
+}
+
+describe('progress writes of a handler that reports very often', () => {
+  let t: TestApp;
+  let writes: Map<string, number>;
+  beforeAll(async () => {
+    t = await createTestApp({ controllers: [ChattyController] });
+    writes = new Map();
+    // Counts the real store's writes on the way through.
+    const store = t.app.get<JobStore>(BACKJOB_JOB_STORE);
+    const save = store.saveProgress.bind(store);
+    store.saveProgress = (id, change, now) => {
+      writes.set(id, (writes.get(id) ?? 0) + 1);
+      return save(id, change, now);
+    };
+  });
+  afterAll(() => t.close());
+
+  it(`writes at most once per ${PROGRESS_WRITE_INTERVAL_MS} ms, and always stores the last value`, async () => {
+    const name = `chatty-${Math.random().toString(36).slice(2)}`;
+    const id = await t.backjob.start(`chatty/${name}`);
+    // The last value is stored while the handler still runs: the trailing write.
+    const held = await waitForJob(
+      t.backjob,
+      id,
+      (s) => s.statusText === 'the last word',
+    );
+    expect(held).toMatchObject({ status: JobStatus.InProgress, progress: 77 });
+    const { elapsedMs, callsMs } = reports.get(name)!;
+    expect(callsMs.length).toBeGreaterThan(50);
+    // One write at once, then at most one per interval, and the last one.
+    expect(writes.get(id)).toBeLessThanOrEqual(
+      Math.ceil(elapsedMs / PROGRESS_WRITE_INTERVAL_MS) + 2,
+    );
+    expect(writes.get(id)).toBeLessThan(callsMs.length / 5);
+    gates.open(name);
+    expect((await waitForJob(t.backjob, id)).status).toBe(JobStatus.Completed);
+  });
+});
