@@ -13,8 +13,10 @@ import {
 } from './test/fixtures/test-stores.js';
 
 // Tests of one setup of their own (module and table options, the packed
-// package, the example's page in a browser): SQLite only.
+// package, the example's page in a browser, a Redis the test starts
+// itself): run once, in the SQLite project.
 const SQLITE_ONLY = [
+  'test/cache-only-outage.e2e-spec.ts',
   'test/module.e2e-spec.ts',
   'test/storage-options.e2e-spec.ts',
   'test/package.e2e-spec.ts',

@@ -16,6 +16,7 @@ import type {
   StartJobOptions,
 } from '../interfaces/job-request.interface.js';
 import { JobEndings, JobStatus } from '../lifecycle/job-lifecycle.js';
+import type { JobRecord } from '../storage/job-store.js';
 import { JobTracker } from '../storage/job-tracker.js';
 import { pickForwardedHeaders } from './forwarded-headers.js';
 import {
@@ -77,7 +78,7 @@ export class JobLauncher {
     const now = Date.now();
     const anonymous = Object.keys(forwarded).length === 0;
     const startTime = now + delaySeconds * 1000;
-    const { id, merged } = await this.tracker.insert({
+    const record: JobRecord = {
       id: randomUUID(),
       scope,
       progress: 0,
@@ -89,7 +90,8 @@ export class JobLauncher {
       statusText: '',
       mergeKey: merge ? this.mergeKey(normalized, scope, forwarded) : null,
       anonymous,
-    });
+    };
+    const { id, merged } = await this.tracker.insert(record);
     if (merged) return id;
     if (this.options.monitorRequest)
       await this.handToMonitor(id, normalized, forwarded);
@@ -98,7 +100,8 @@ export class JobLauncher {
         id,
         request: normalized,
         forwarded,
-        dueAt: startTime,
+        // As stored: the store may have moved it to the time of its write.
+        dueAt: record.startTime,
         anonymous,
       });
     return id;

@@ -25,6 +25,9 @@ export interface RedisScriptClient {
   ): Promise<unknown>;
   hGetAll(key: string): Promise<unknown>;
   del(keys: string[]): Promise<unknown>;
+  /** False while the client connects or reconnects: commands then wait in its offline queue. */
+  isReady?: boolean;
+  once?(event: 'ready', listener: () => void): unknown;
 }
 
 /** What `@keyv/redis`'s `KeyvRedis` offers: a client it connects on demand. */
@@ -142,6 +145,9 @@ const SIGN_OF_LIFE = SIGN_OF_LIFE_FIELDS.join(',');
  */
 export class RedisJobStore extends CacheJobStore {
   private readonly keys: JobCacheKeys;
+  // One wait for the next connection, however many calls wait for it: one
+  // listener per call would trip Node's MaxListeners warning in an outage.
+  private reconnected: Promise<void> | undefined;
 
   constructor(
     private readonly source: RedisClientSource,
@@ -169,6 +175,20 @@ export class RedisJobStore extends CacheJobStore {
     return holder
       ? { id: String(holder), merged: true }
       : { id: job.id, merged: false };
+  }
+
+  override async whenConnected(): Promise<boolean> {
+    const client = await this.source.getClient();
+    if (client.isReady !== false || typeof client.once !== 'function')
+      return false;
+    this.reconnected ??= new Promise<void>((resolve) =>
+      client.once!('ready', () => {
+        this.reconnected = undefined;
+        resolve();
+      }),
+    );
+    await this.reconnected;
+    return true;
   }
 
   async get(id: string): Promise<JobRecord | null> {
