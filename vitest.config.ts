@@ -26,7 +26,8 @@ const SQLITE_ONLY = [
   'test/burst.e2e-spec.ts',
   'test/platform.e2e-spec.ts',
 ];
-// Tests that need PostgreSQL and Redis together, run once, in that project.
+// Tests that need PostgreSQL and Redis together, run once, in that project
+// (cache-faults brings a redis-server of its own rather than the shared one).
 const POSTGRES_AND_REDIS_ONLY = [
   'test/cache-faults.e2e-spec.ts',
   'test/multi-instance.e2e-spec.ts',
