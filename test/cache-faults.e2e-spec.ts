@@ -203,7 +203,9 @@ describeWithRedisServer('a cache that fails beside the database', () => {
 // Two instances on one table and one Redis, each with its own connection.
 describeWithRedisServer('two instances beside the database, one Redis', () => {
   // Only the first instance connects as this user: disabling it and killing
-  // its connections shuts that instance out of Redis, and no other.
+  // its connections shuts that instance out of Redis, and no other (its
+  // reconnections fail to authenticate, and the default user has a
+  // password, so they get nothing).
   const CUT_OFF = { name: 'backjob-cut-off', password: randomUUID() };
   let redis: TestRedisServer | undefined;
   let logger: RecordingLogger;

@@ -33,7 +33,9 @@ import { TEST_KEY, waitForJob } from './fixtures/test-app.js';
 // test's own that each test freezes, stops or kills and restarts. It needs
 // no shared service: it runs once, in the sqlite project (vitest.config.ts).
 
-const CACHE_TIMEOUT = 100;
+// Long enough that a loaded two-core machine does not make an outage of a
+// slow answer (a second warning), short enough to wait for.
+const CACHE_TIMEOUT = 300;
 // What a bounded call may take beyond cacheTimeout on a loaded machine.
 const SLACK_MS = 250;
 
@@ -209,11 +211,17 @@ describeWithRedisServer(
               () => Promise<unknown>,
             ],
         );
-        for (const [name, call] of [...publicCalls, ...storeCalls]) {
-          const [error, ms] = await rejectionOf(call);
+        // All at once, as callers would come: each is bounded on its own.
+        const outcomes = await Promise.all(
+          [...publicCalls, ...storeCalls].map(
+            async ([name, call]) =>
+              [name, ...(await rejectionOf(call))] as const,
+          ),
+        );
+        for (const [name, error, ms] of outcomes) {
           expect(error, name).toBeInstanceOf(JobStoreUnavailableError);
           expect((error as Error).message, name).toMatch(
-            /did not answer within 100 ms \(cacheTimeout\).*Check that the cache server/,
+            /did not answer within 300 ms \(cacheTimeout\).*Check that the cache server/,
           );
           expect(ms, name).toBeLessThan(CACHE_TIMEOUT + SLACK_MS);
         }
@@ -224,7 +232,7 @@ describeWithRedisServer(
           CACHE_TIMEOUT + SLACK_MS,
         );
         expect(logger.warnings.at(-1)).toMatch(
-          /backlog cleanup failed: .*did not answer within 100 ms/,
+          /backlog cleanup failed: .*did not answer within 300 ms/,
         );
         expect(outageWarnings()).toHaveLength(outage);
 
@@ -243,16 +251,16 @@ describeWithRedisServer(
       const ghosts = (await jobIds(redis)).filter(
         (id) => !accepted.includes(id),
       );
-      const ran = await Promise.all(ghosts.map((id) => backjob.getStatus(id)));
-      const unrun = ran.filter(
-        (status) =>
-          status?.status === JobStatus.Failed &&
-          /did not answer in time, and start\(\) failed/.test(
-            status.statusText,
-          ),
-      );
-      // One refused start() and one store.insert per outage.
-      expect(unrun).toHaveLength(4);
+      // One refused start() and one store.insert per outage, and any start
+      // that gave up as the server came back.
+      expect(ghosts.length).toBeGreaterThanOrEqual(4);
+      for (const ghost of ghosts)
+        expect(await backjob.getStatus(ghost)).toMatchObject({
+          status: JobStatus.Failed,
+          statusText: expect.stringMatching(
+            /did not answer in time, and start\(\) failed/,
+          ) as unknown,
+        });
       // The two starts that were accepted ran; no other.
       expect(handlerRuns - runsBefore).toBe(2);
       expect(logger.errors).toEqual([]);
@@ -275,7 +283,12 @@ describeWithRedisServer(
       expect(outageWarnings()).toHaveLength(1);
 
       await redis.restart();
-      const after = await startOnceItAnswers('after');
+      // Once the client is connected again, a start() must succeed at once:
+      // none may be left to give up as the server comes back.
+      await clientIsBack(app);
+      const after = await backjob.start(['cached-only', { tag: 'after' }], {
+        merge: false,
+      });
       expect(await waitForJob(backjob, after)).toMatchObject({
         status: JobStatus.Completed,
         statusText: 'doneafter',
@@ -371,6 +384,13 @@ async function clientSawItGo(app: INestApplication) {
   const client = redisClientOf(app);
   while (client.isReady) await new Promise((resolve) => setImmediate(resolve));
   return client;
+}
+
+/** Waits until the app's Redis client is connected again. */
+async function clientIsBack(app: INestApplication) {
+  const client = redisClientOf(app);
+  while (!client.isReady)
+    await new Promise((resolve) => client.once('ready', resolve));
 }
 
 /** The node-redis client behind the app's cache. */
