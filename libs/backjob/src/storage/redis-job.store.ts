@@ -27,6 +27,8 @@ export interface RedisScriptClient {
   del(keys: string[]): Promise<unknown>;
   /** False while the client connects or reconnects: commands then wait in its offline queue. */
   isReady?: boolean;
+  /** False once the client was closed: it will not connect again. */
+  isOpen?: boolean;
   once?(event: 'ready', listener: () => void): unknown;
 }
 
@@ -179,7 +181,12 @@ export class RedisJobStore extends CacheJobStore {
 
   override async whenConnected(): Promise<boolean> {
     const client = await this.source.getClient();
-    if (client.isReady !== false || typeof client.once !== 'function')
+    // A closed client fails the call at once, as it should.
+    if (
+      client.isReady !== false ||
+      client.isOpen === false ||
+      typeof client.once !== 'function'
+    )
       return false;
     this.reconnected ??= new Promise<void>((resolve) =>
       client.once!('ready', () => {
