@@ -13,8 +13,10 @@ import {
 } from './test/fixtures/test-stores.js';
 
 // Tests of one setup of their own (module and table options, the packed
-// package, the example's page in a browser): SQLite only.
+// package, the example's page in a browser, a Redis the test starts
+// itself): run once, in the SQLite project.
 const SQLITE_ONLY = [
+  'test/cache-only-outage.e2e-spec.ts',
   'test/module.e2e-spec.ts',
   'test/storage-options.e2e-spec.ts',
   'test/package.e2e-spec.ts',
@@ -24,7 +26,8 @@ const SQLITE_ONLY = [
   'test/burst.e2e-spec.ts',
   'test/platform.e2e-spec.ts',
 ];
-// Tests that need PostgreSQL and Redis together, run once, in that project.
+// Tests that need PostgreSQL and Redis together, run once, in that project
+// (cache-faults brings a redis-server of its own rather than the shared one).
 const POSTGRES_AND_REDIS_ONLY = [
   'test/cache-faults.e2e-spec.ts',
   'test/multi-instance.e2e-spec.ts',

@@ -3,6 +3,9 @@
 # PostgreSQL, Redis and MariaDB, with this machine's own commands — then
 # waits until each answers on the address the tests use by default
 # (see test/fixtures/test-stores.ts). Safe to run when they already run.
+# Also checks that redis-server is installed here, even when the shared
+# Redis runs elsewhere: the cache fault tests start Redis servers of their
+# own (test/fixtures/redis-server.ts), and fail under CI=true without it.
 #
 #   .ci/services.sh          start what is missing, wait up to 60 s for each
 #
@@ -39,6 +42,12 @@ for service in "${services[@]}"; do
 done
 
 failed=0
+if command -v "${BACKJOB_TEST_REDIS_SERVER:-redis-server}" >/dev/null; then
+  echo "services: redis-server is installed"
+else
+  echo "services: redis-server is not installed; the cache fault tests start their own. Install it (apt-get install redis-server) or set BACKJOB_TEST_REDIS_SERVER to its path." >&2
+  failed=1
+fi
 for service in "${services[@]}"; do
   for _ in $(seq 1 120); do
     "${service}_answers" && break

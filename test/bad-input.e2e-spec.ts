@@ -86,6 +86,38 @@ describe('start() refuses a request it cannot send, before it writes anything', 
     );
   });
 
+  it('refuses a Map or a Set anywhere, which would arrive empty, naming its key path', async () => {
+    await expectRefused(
+      { route: 'bad-input', query: { ids: new Set([1, 2]) } },
+      /query\.ids is a Set, which would arrive empty; convert it with Array\.from\(\)/,
+    );
+    await expectRefused(
+      {
+        route: 'bad-input',
+        body: { lookup: { byId: new Map([[1, 'a']]) } },
+        bodyType: 'json',
+      },
+      /body\.lookup\.byId is a Map, which would arrive empty; convert it with Object\.fromEntries\(\)/,
+    );
+    await expectRefused(
+      ['bad-input', { backjobPostdata: { rows: [new Map()] } }],
+      /body\.rows\[0\] is a Map/,
+    );
+  });
+
+  it('counts the scope in characters, as its column does: 255 of any width fit, 256 do not', async () => {
+    // 255 characters of 2, 3 and 4 bytes in UTF-8 (340 UTF-16 units).
+    const scope = 'é€😀'.repeat(85);
+    const id = await t.backjob.start('bad-input', { scope });
+    expect(await t.backjob.getScope(id)).toBe(scope);
+    expect((await waitForJob(t.backjob, id)).statusText).toBe('ran');
+    await expectRefused(
+      'bad-input',
+      /scope is 256 characters long; the job table keeps at most 255/,
+      { scope: '😀'.repeat(256) },
+    );
+  });
+
   it('refuses a scope that is not a string, or too long for its column', async () => {
     await expectRefused('bad-input', /scope must be a string, not number 42/, {
       scope: 42 as never,

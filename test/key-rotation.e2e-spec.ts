@@ -82,6 +82,33 @@ describe('keys rotate: requests are signed with key and verified with previousKe
     expect(log.lines.join('\n')).not.toContain(STRANGER_KEY);
   });
 
+  it('refuses a self-check ping signed with a key it does not have, so that the sender logs "does not share this key", not "cannot reach"', async () => {
+    const errorsBefore = log.errors.length;
+    const warningsBefore = log.warnings.length;
+    // Its self-check runs once it listens, against baseUrl: the receiver.
+    await sender(STRANGER_KEY, [], false);
+    const selfChecks = () =>
+      log.errors
+        .slice(errorsBefore)
+        .filter((line) => /self-check|cannot reach this app/.test(line));
+    const deadline = Date.now() + 10_000;
+    while (selfChecks().length === 0) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    for (const line of selfChecks())
+      expect(line).toMatch(
+        new RegExp(
+          `^The self-check request to ${receiver.url}/? was refused: the instance that received the self-check request does not share this key \\(key id ${idOf(STRANGER_KEY)}\\)\\. Give every instance the same key option`,
+        ),
+      );
+    expect(log.warnings.slice(warningsBefore)).toContainEqual(
+      expect.stringContaining(
+        `signed with key ${idOf(STRANGER_KEY)}, which this instance does not have`,
+      ),
+    );
+  });
+
   it('fails a job whose monitor request reached an instance without its key', async () => {
     const status = await echoJob(await sender(STRANGER_KEY, [], true));
     expect(status.status).toBe(JobStatus.Failed);

@@ -59,7 +59,7 @@ export const invalidScopeMessage = (scope: unknown) =>
   `BackJob's scope must be a string, not ${typeof scope === 'object' ? inspect(scope, { depth: 1 }) : `${typeof scope} ${String(scope)}`}. Pass a label such as the owner's id as a string: { scope: String(user.id) }.`;
 
 export const longScopeMessage = (length: number, max: number) =>
-  `BackJob's scope is ${length} characters long; the job table keeps at most ${max}. Store a shorter label, such as an id, and keep the rest elsewhere.`;
+  `BackJob's scope is ${length} characters long; the job table keeps at most ${max} (Unicode characters, as PostgreSQL and MariaDB count them). Store a shorter label, such as an id, and keep the rest elsewhere.`;
 
 export const bodyTooLargeMessage = (bytes: number, max: number) =>
   `BackJob cannot send a job request body of ${bytes} bytes: the limit is ${max} bytes (maxRequestBytes, like the 100 kB default of the app's body parser, which would refuse it). Send an id of the data and let the action load it, or raise maxRequestBytes together with the body parser's limit.`;
@@ -133,11 +133,13 @@ export const unknownKeyRefusal = () =>
   'This internal request is signed with a key this instance does not have.';
 
 export const unsharedKeyReason = (
-  phase: 'monitor' | 'worker',
+  phase: 'monitor' | 'worker' | 'ping',
   url: string,
   keyId: string,
-) =>
-  `The ${phase} request to ${url} was refused: the instance that received the ${phase} request does not share this key (key id ${keyId}). Give every instance the same key option; while keys rotate, list the other one in previousKeys.`;
+) => {
+  const request = phase === 'ping' ? 'self-check' : phase;
+  return `The ${request} request to ${url} was refused: the instance that received the ${request} request does not share this key (key id ${keyId}). Give every instance the same key option; while keys rotate, list the other one in previousKeys.`;
+};
 
 export const droppedHeaderMessage = (jobId: string, name: string) =>
   `BackJob did not forward the caller's ${name} header to job ${jobId}: its value has a character an HTTP header cannot carry (CR, LF or beyond latin1), so the job runs without it. Check what sets that header; if the job needs it, pass the value in the job's query or body instead.`;

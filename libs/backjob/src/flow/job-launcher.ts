@@ -125,7 +125,7 @@ export class JobLauncher {
     const now = Date.now();
     const anonymous = Object.keys(forwarded).length === 0;
     const startTime = now + launch.delaySeconds * 1000;
-    const { id, merged } = await this.tracker.insert({
+    const record: JobRecord = {
       id: randomUUID(),
       scope,
       progress: 0,
@@ -139,7 +139,8 @@ export class JobLauncher {
       anonymous,
       result: null,
       retryOf: launch.retryOf,
-    });
+    };
+    const { id, merged } = await this.tracker.insert(record);
     // Only now is there a job to name in the warning.
     for (const name of launch.forwarded.dropped)
       this.logger.warn(messages.droppedHeaderMessage(id, name));
@@ -157,7 +158,8 @@ export class JobLauncher {
         id,
         request,
         forwarded,
-        dueAt: startTime,
+        // As stored: the store may have moved it to the time of its write.
+        dueAt: record.startTime,
         anonymous,
       });
     return id;

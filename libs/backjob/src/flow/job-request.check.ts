@@ -1,5 +1,6 @@
 import * as messages from '../backjob.messages.js';
 import { InvalidJobRequestError } from '../errors/invalid-job-request.error.js';
+import { jobColumn } from '../storage/job-table.schema.js';
 
 /** How a value is sent: url-encoded (`String()` of each leaf) or as JSON. */
 export type ValueEncoding = 'form' | 'json';
@@ -8,8 +9,11 @@ export type ValueEncoding = 'form' | 'json';
  * Refuses a query or body that cannot be sent as it was meant, before
  * anything is written: a cycle (the encoders would recurse for ever), a
  * function or symbol (url-encoding would send its source text, JSON drops
- * it silently), a BigInt in JSON (JSON.stringify throws). The error names
- * the key path, e.g. `query.filter.self`.
+ * it silently), a BigInt in JSON (JSON.stringify throws), a Map or a Set
+ * (both encoders see no entries in them and send `{}` or nothing). They
+ * are refused rather than converted: a Map's keys need not be strings, and
+ * a conversion the route does not expect would fail later, in the job. The
+ * error names the key path, e.g. `query.filter.self`.
  */
 export function checkSendable(
   value: unknown,
@@ -35,6 +39,12 @@ export function checkSendable(
       typeof (item as { toJSON?: unknown }).toJSON === 'function'
     )
       return;
+    if (item instanceof Map || item instanceof WeakMap)
+      refuse(
+        'a Map, which would arrive empty; convert it with Object.fromEntries()',
+      );
+    if (item instanceof Set || item instanceof WeakSet)
+      refuse('a Set, which would arrive empty; convert it with Array.from()');
     if (ancestors.includes(item))
       refuse('a reference to one of its own parents (a cycle)');
     ancestors.push(item);
@@ -45,17 +55,27 @@ export function checkSendable(
   visit(value, path);
 }
 
-/** Longest scope the table holds: its column is a VARCHAR(255). */
-export const MAX_SCOPE_LENGTH = 255;
+/** Longest scope the table holds, in characters: the length of its VARCHAR column. */
+export const MAX_SCOPE_LENGTH = jobColumn('scope').length!;
 
-/** The scope to store; anything but a string of at most 255 characters is refused. */
+/**
+ * The scope to store; anything but a string of at most 255 characters is
+ * refused. Characters as the column counts them: PostgreSQL's and MariaDB's
+ * (utf8mb4) VARCHAR(255) holds 255 Unicode code points, whatever their
+ * bytes, so an emoji is one, not the two UTF-16 units of `String.length`.
+ * SQLite and Redis keep any length: the same limit applies there, so that
+ * a job that starts on one store starts on every other.
+ */
 export function checkScope(scope: unknown): string {
   if (scope === undefined) return '';
   if (typeof scope !== 'string')
     throw new InvalidJobRequestError(messages.invalidScopeMessage(scope));
-  if (scope.length > MAX_SCOPE_LENGTH)
+  // Units first: a string that short cannot have more code points.
+  if (scope.length <= MAX_SCOPE_LENGTH) return scope;
+  const characters = [...scope].length;
+  if (characters > MAX_SCOPE_LENGTH)
     throw new InvalidJobRequestError(
-      messages.longScopeMessage(scope.length, MAX_SCOPE_LENGTH),
+      messages.longScopeMessage(characters, MAX_SCOPE_LENGTH),
     );
   return scope;
 }

@@ -101,12 +101,14 @@ export class RequestSigner {
   }
 
   /**
-   * The key id of a well-formed token signed with a key this instance does
-   * not have (another deployment, or a rotation half done), else `null`.
+   * The key id of a well-formed token (of `phase`, when given) signed with a
+   * key this instance does not have (another deployment, or a rotation half
+   * done), else `null`.
    */
-  unknownKeyId(token: unknown): string | null {
+  unknownKeyId(token: unknown, phase?: InternalPhase): string | null {
     const parsed = parse(token);
-    return parsed && !this.keys.has(parsed.keyId) ? parsed.keyId : null;
+    if (!parsed || (phase !== undefined && parsed.phase !== phase)) return null;
+    return this.keys.has(parsed.keyId) ? null : parsed.keyId;
   }
 
   private signature(

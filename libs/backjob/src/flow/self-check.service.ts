@@ -13,6 +13,7 @@ import * as messages from '../backjob.messages.js';
 import { HttpPlatform } from '../platform/http-platform.js';
 import { RequestSigner } from './request-signer.js';
 import { SelfHttpClient } from './self-http.client.js';
+import { unsharedKeyReason } from './unknown-key.js';
 
 /**
  * Once the app listens, makes one signed request to itself the way jobs
@@ -53,10 +54,11 @@ export class SelfCheckService implements OnApplicationBootstrap {
       });
       if (response.headers[BACKJOB_ACK_HEADER] === nonce) return true;
       this.logger.error(
-        messages.selfCheckFailedMessage(
-          url,
-          messages.answeredMessage(response.status, response.body),
-        ),
+        unsharedKeyReason(response, 'ping', url) ??
+          messages.selfCheckFailedMessage(
+            url,
+            messages.answeredMessage(response.status, response.body),
+          ),
       );
     } catch (error) {
       this.logger.error(

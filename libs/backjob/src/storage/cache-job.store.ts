@@ -71,6 +71,15 @@ export abstract class CacheJobStore extends JobStore implements JobReadCache {
     before: number,
   ): Promise<number>;
 
+  /**
+   * Resolves once the cache takes writes: at once, unless its connection is
+   * being made again after it was lost. True when it had to wait, so that
+   * a job's times can be those of its write (see `CacheOnlyJobStore`).
+   */
+  whenConnected(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
   abstract get(id: string): Promise<JobRecord | null>;
   abstract put(job: JobRecord, ttl: CacheTtl): Promise<void>;
   abstract forget(ids: readonly string[]): Promise<void>;

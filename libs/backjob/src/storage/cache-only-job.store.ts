@@ -8,6 +8,7 @@ import {
   type RetentionRule,
 } from '../lifecycle/job-lifecycle.js';
 import { withinCacheTimeout } from './cache-guard.js';
+import type { CacheJobStore } from './cache-job.store.js';
 import {
   JobStore,
   type JobListQuery,
@@ -21,14 +22,16 @@ import {
  * back to, a cache that fails or hangs must not hang its callers either:
  * every call is bounded by `cacheTimeout` and rejects with
  * `JobStoreUnavailableError`, with one warning per outage (not per call)
- * and one line when the cache answers again. A job whose record lands after
- * its `start()` gave up is ended at once, never run.
+ * and one line when the cache answers again. A job's times are those of
+ * the write of its record: a `start()` that waited for the cache's
+ * connection within `cacheTimeout` moves them by that wait. A job whose
+ * record lands after its `start()` gave up is ended at once, never run.
  */
 export class CacheOnlyJobStore extends JobStore {
   private down = false;
 
   constructor(
-    private readonly cache: JobStore,
+    private readonly cache: CacheJobStore,
     private readonly timeoutMs: number,
     private readonly logger: LoggerService,
   ) {
@@ -36,20 +39,38 @@ export class CacheOnlyJobStore extends JobStore {
   }
 
   async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
+    let gaveUp = false;
+    let sent = false;
     try {
-      return await this.call(() => this.cache.insert(job));
+      return await this.call(async () => {
+        const asked = Date.now();
+        if (await this.cache.whenConnected()) {
+          // A write nobody waits for any more would leave a job that no
+          // caller has the id of: it is not sent at all.
+          if (gaveUp) return { id: job.id, merged: false };
+          // Times from before the wait would make the job look silent for
+          // that long, or stale to the sweep after a long outage.
+          const waited = Date.now() - asked;
+          job.startTime += waited;
+          job.updatedTime += waited;
+        }
+        sent = true;
+        return this.cache.insert(job);
+      });
     } catch (error) {
+      gaveUp = true;
       // The write may still land once the cache answers (a hung connection
       // delivers it late), with the times of a start() that failed: a job
       // nobody has the id of, that the sweep would take over and run. Sent
       // after it on the same connection, this ends it if it landed.
-      this.cache
-        .end(
-          job.id,
-          JobEndings.failed('', ENDING_TEXTS.storeDidNotAnswer),
-          Date.now(),
-        )
-        .catch(() => undefined);
+      if (sent)
+        this.cache
+          .end(
+            job.id,
+            JobEndings.failed('', ENDING_TEXTS.storeDidNotAnswer),
+            Date.now(),
+          )
+          .catch(() => undefined);
       throw error;
     }
   }

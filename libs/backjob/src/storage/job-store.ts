@@ -68,7 +68,9 @@ export abstract class JobStore {
 
   /**
    * Records a new job. When its `mergeKey` is already held by a pending job,
-   * nothing is written and that job's id is returned instead.
+   * nothing is written and that job's id is returned instead. A store that
+   * had to wait for its connection first moves `job`'s times by that wait,
+   * on `job` itself, so that they are those of the write.
    */
   abstract insert(job: JobRecord): Promise<{ id: string; merged: boolean }>;
 

@@ -27,6 +27,11 @@ export interface RedisScriptClient {
   hGetAll(key: string): Promise<unknown>;
   del(keys: string[]): Promise<unknown>;
   zCard(key: string): Promise<unknown>;
+  /** False while the client connects or reconnects: commands then wait in its offline queue. */
+  isReady?: boolean;
+  /** False once the client was closed: it will not connect again. */
+  isOpen?: boolean;
+  once?(event: 'ready', listener: () => void): unknown;
 }
 
 /** What `@keyv/redis`'s `KeyvRedis` offers: a client it connects on demand. */
@@ -198,6 +203,9 @@ const SIGN_OF_LIFE = SIGN_OF_LIFE_FIELDS.join(',');
  */
 export class RedisJobStore extends CacheJobStore {
   private readonly keys: JobCacheKeys;
+  // One wait for the next connection, however many calls wait for it: one
+  // listener per call would trip Node's MaxListeners warning in an outage.
+  private reconnected: Promise<void> | undefined;
 
   constructor(
     private readonly source: RedisClientSource,
@@ -231,6 +239,25 @@ export class RedisJobStore extends CacheJobStore {
     return holder
       ? { id: String(holder), merged: true }
       : { id: job.id, merged: false };
+  }
+
+  override async whenConnected(): Promise<boolean> {
+    const client = await this.source.getClient();
+    // A closed client fails the call at once, as it should.
+    if (
+      client.isReady !== false ||
+      client.isOpen === false ||
+      typeof client.once !== 'function'
+    )
+      return false;
+    this.reconnected ??= new Promise<void>((resolve) =>
+      client.once!('ready', () => {
+        this.reconnected = undefined;
+        resolve();
+      }),
+    );
+    await this.reconnected;
+    return true;
   }
 
   async get(id: string): Promise<JobRecord | null> {
