@@ -13,7 +13,8 @@ import {
 } from './test/fixtures/test-stores.js';
 
 // Tests of one setup of their own (module and table options, the packed
-// package, the example's page in a browser): SQLite only.
+// package, the example app as a process and its page in a browser): SQLite
+// only.
 const SQLITE_ONLY = [
   'test/module.e2e-spec.ts',
   'test/storage-options.e2e-spec.ts',
@@ -23,6 +24,7 @@ const SQLITE_ONLY = [
   'test/instance-death.e2e-spec.ts',
   'test/burst.e2e-spec.ts',
   'test/platform.e2e-spec.ts',
+  'test/example.e2e-spec.ts',
 ];
 // Tests that need PostgreSQL and Redis together, run once, in that project.
 const POSTGRES_AND_REDIS_ONLY = [
