@@ -13,8 +13,8 @@ import {
 } from './test/fixtures/test-stores.js';
 
 // Tests of one setup of their own (module and table options, the packed
-// package, the example's page in a browser, a Redis the test starts
-// itself): run once, in the SQLite project.
+// package, the example app as a process and its page in a browser, a Redis
+// the test starts itself): run once, in the SQLite project.
 const SQLITE_ONLY = [
   'test/cache-only-outage.e2e-spec.ts',
   'test/module.e2e-spec.ts',
@@ -25,6 +25,7 @@ const SQLITE_ONLY = [
   'test/instance-death.e2e-spec.ts',
   'test/burst.e2e-spec.ts',
   'test/platform.e2e-spec.ts',
+  'test/example.e2e-spec.ts',
 ];
 // Tests that need PostgreSQL and Redis together, run once, in that project
 // (cache-faults brings a redis-server of its own rather than the shared one).

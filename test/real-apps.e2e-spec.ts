@@ -1,5 +1,4 @@
 import {
-  BadRequestException,
   Body,
   Catch,
   Controller,
@@ -10,9 +9,12 @@ import {
   Module,
   Post,
   Req,
+  Res,
   Scope,
+  UnauthorizedException,
   UseGuards,
   UseInterceptors,
+  ValidationPipe,
   Version,
   VERSION_NEUTRAL,
   VersioningType,
@@ -23,7 +25,6 @@ import {
   type ExceptionFilter,
   type ExecutionContext,
   type NestInterceptor,
-  type PipeTransform,
 } from '@nestjs/common';
 import { APP_INTERCEPTOR, HttpAdapterHost, REQUEST } from '@nestjs/core';
 import {
@@ -32,17 +33,25 @@ import {
   InvalidJobRequestError,
   JobStatus,
 } from 'nestjs-backjob';
+import { IsEmail, IsNotEmpty } from 'class-validator';
+import compression from 'compression';
+import type { Response } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
 import { catchError, map, of, type Observable } from 'rxjs';
 import {
   createTestApp,
   waitForJob,
   type TestApp,
 } from './fixtures/test-app.js';
+import { currentTestPlatform } from './fixtures/test-platform.js';
 import { ClientController, startAsClient } from './fixtures/work.controller.js';
 
-// What real apps put around a route — a global prefix, versioning, guards,
-// pipes, request-scoped providers, interceptors, exception filters — and
-// what a job sees of each. Every test runs on each store and on Fastify.
+// What real apps put around a route — a global prefix, versioning, guards
+// (a bearer token, an express-session login), class-validator's
+// ValidationPipe, request-scoped providers, interceptors, exception filters,
+// compression and helmet — and what a job sees of each. Every test runs on
+// each store; all but the Express middleware at the end on Fastify too.
 
 /** Either platform's request, as far as these handlers read it. */
 interface AppRequest {
@@ -50,6 +59,8 @@ interface AppRequest {
   url: string;
   headers: Record<string, string | undefined>;
   user?: { name: string };
+  /** express-session's, on the Express apps that use it. */
+  session?: { user?: string };
 }
 
 const USERS: Record<string, { name: string }> = {
@@ -69,20 +80,13 @@ class TokenGuard implements CanActivate {
   }
 }
 
-/**
- * Checks a body as ValidationPipe does (class-validator is not installed):
- * a BadRequestException with one message per field.
- */
-class NewUserPipe implements PipeTransform {
-  transform(value: { name?: unknown; email?: unknown }) {
-    const errors: string[] = [];
-    if (typeof value.name !== 'string' || value.name === '')
-      errors.push('name should not be empty');
-    if (typeof value.email !== 'string' || !/^\S+@\S+$/.test(value.email))
-      errors.push('email must be an email');
-    if (errors.length > 0) throw new BadRequestException(errors);
-    return value;
-  }
+/** A body checked by class-validator, through Nest's ValidationPipe. */
+class NewUserDto {
+  @IsNotEmpty()
+  name!: string;
+
+  @IsEmail()
+  email!: string;
 }
 
 /** A request-scoped service that reads the request it was made for. */
@@ -178,7 +182,7 @@ class SecureController {
 class UsersController {
   @Post()
   @BackgroundWorker()
-  create(@Body(NewUserPipe) body: { name: string }) {
+  create(@Body() body: NewUserDto) {
     return `created ${body.name}`;
   }
 }
@@ -191,6 +195,77 @@ class ScopedController {
   @BackgroundWorker()
   caller_() {
     return this.caller.describe();
+  }
+}
+
+/** A guard on express-session's session, as a login with sessions has. */
+@Injectable()
+class SessionGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<AppRequest>();
+    if (!request.session?.user)
+      throw new UnauthorizedException(
+        'Log in first: this session has no user.',
+      );
+    return true;
+  }
+}
+
+@Controller('session')
+class SessionController {
+  /** Logs the body's user in: their name goes into the session. */
+  @Post('login')
+  login(@Req() request: AppRequest, @Body() body: { user: string }) {
+    request.session!.user = body.user;
+    return { user: body.user };
+  }
+
+  @Get('report')
+  @UseGuards(SessionGuard)
+  @BackgroundWorker()
+  report(@Req() request: AppRequest) {
+    return `report for ${request.session!.user}`;
+  }
+}
+
+/** A report long enough for compression (its threshold is 1 KiB). */
+const LONG_REPORT = Array.from(
+  { length: 200 },
+  (_, i) => `line ${i}: all is well`,
+).join('\n');
+
+@Controller('compressed')
+class CompressedController {
+  @Get('plain')
+  plain() {
+    return LONG_REPORT;
+  }
+
+  @Get('returned')
+  @BackgroundWorker()
+  returned() {
+    return LONG_REPORT;
+  }
+
+  // Written in pieces to the response, as a CSV export streams its rows.
+  @Get('written')
+  @BackgroundWorker()
+  written(@Res() response: Response) {
+    response.setHeader('content-type', 'text/plain');
+    for (const line of LONG_REPORT.split('\n')) response.write(`${line}\n`);
+    response.end('end of report');
+  }
+
+  // A refusal long enough to be compressed, before the handler runs.
+  @Get('refused')
+  @UseGuards({
+    canActivate: () => {
+      throw new ForbiddenException(`Not today. ${LONG_REPORT}`);
+    },
+  })
+  @BackgroundWorker()
+  refused() {
+    return 'never';
   }
 }
 
@@ -331,8 +406,11 @@ describe('what real apps have around a route', () => {
     expect(anonymous.statusText).toContain('A valid bearer token is required');
   });
 
-  it("a validation pipe: the job fails with the pipe's field messages", async () => {
-    t = await createTestApp({ controllers: [UsersController] });
+  it('a global ValidationPipe (class-validator): the job fails with the field messages in its statusText', async () => {
+    t = await createTestApp({
+      controllers: [UsersController],
+      configure: (app) => app.useGlobalPipes(new ValidationPipe()),
+    });
     const id = await t.backjob.start({
       route: 'users',
       body: { name: '', email: 'nope' },
@@ -436,3 +514,128 @@ describe('what real apps have around a route', () => {
     );
   });
 });
+
+/** The cookie express-session set on a login as `user`. */
+async function logIn(url: string, user: string): Promise<string> {
+  const response = await fetch(`${url}/session/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user }),
+  });
+  expect(response.status).toBe(201);
+  const cookie = response.headers.getSetCookie()[0] ?? '';
+  expect(cookie).toMatch(/^connect\.sid=/);
+  return cookie.split(';')[0];
+}
+
+// Express middleware, as Express apps install it (app.use). Fastify apps
+// use Fastify's own plugins instead (@fastify/session, @fastify/compress,
+// @fastify/helmet), so these run on the Express projects only.
+describe.runIf(currentTestPlatform() === 'express')(
+  'Express middleware around a route',
+  () => {
+    let t: TestApp | undefined;
+    afterEach(async () => {
+      await t?.close();
+      t = undefined;
+    });
+
+    it("an auth guard on express-session: each job runs as its session's user, and an anonymous one fails with the guard's answer", async () => {
+      t = await createTestApp({
+        controllers: [ClientController, SessionController],
+        configure: (app) =>
+          app.use(
+            session({
+              secret: 'real-apps-session-secret',
+              resave: false,
+              saveUninitialized: false,
+            }),
+          ),
+      });
+      const carol = { cookie: await logIn(t.url, 'carol') };
+      const dave = { cookie: await logIn(t.url, 'dave') };
+      const [asCarol, asDave] = await Promise.all([
+        startAsClient(t.url, carol, 'session/report'),
+        startAsClient(t.url, dave, 'session/report'),
+      ]);
+      for (const [id, user] of [
+        [asCarol, 'carol'],
+        [asDave, 'dave'],
+      ]) {
+        const done = await waitForJob(t.backjob, id);
+        expect(done.status).toBe(JobStatus.Completed);
+        expect(done.statusText).toBe(`report for ${user}`);
+      }
+
+      const anonymous = await waitForJob(
+        t.backjob,
+        await startAsClient(t.url, carol, 'session/report', {
+          withUserCookies: false,
+        }),
+      );
+      expect(anonymous.status).toBe(JobStatus.Failed);
+      expect(anonymous.statusText).toContain('answered 401');
+      expect(anonymous.statusText).toContain(
+        'Log in first: this session has no user.',
+      );
+    });
+
+    describe('compression and helmet', () => {
+      beforeEach(async () => {
+        t = await createTestApp({
+          controllers: [ClientController, CompressedController],
+          // The worst case: the caller's Accept-Encoding is passed on too.
+          backjob: {
+            forwardHeaders: ['cookie', 'authorization', 'accept-encoding'],
+          },
+          configure: (app) => {
+            app.use(helmet());
+            app.use(compression());
+          },
+        });
+      });
+      const asBrowser = { 'accept-encoding': 'gzip, deflate, br' };
+
+      it('are on, as installed: helmet sets its headers, and a long answer is compressed', async () => {
+        const response = await fetch(`${t!.url}/compressed/plain`, {
+          headers: asBrowser,
+        });
+        expect(response.status).toBe(200);
+        // Brotli, the best of what the caller accepts.
+        expect(response.headers.get('content-encoding')).toBe('br');
+        expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(response.headers.get('content-security-policy')).toContain(
+          "default-src 'self'",
+        );
+        expect(await response.text()).toBe(LONG_REPORT);
+      });
+
+      it.each([
+        ['returns', 'returned'],
+        ['writes to the response in pieces', 'written'],
+      ])(
+        'a job whose handler %s its output ends with that output, not compressed bytes',
+        async (_, kind) => {
+          const id = await startAsClient(
+            t!.url,
+            asBrowser,
+            `compressed/${kind}`,
+          );
+          const done = await waitForJob(t!.backjob, id);
+          expect(done.status).toBe(JobStatus.Completed);
+          expect(done.statusText).toBe(
+            kind === 'returned' ? LONG_REPORT : `${LONG_REPORT}\nend of report`,
+          );
+        },
+      );
+
+      it("a job refused before its handler fails with the refusal's text, not compressed bytes", async () => {
+        const id = await startAsClient(t!.url, asBrowser, 'compressed/refused');
+        const failed = await waitForJob(t!.backjob, id);
+        expect(failed.status).toBe(JobStatus.Failed);
+        expect(failed.statusText).toContain('answered 403');
+        expect(failed.statusText).toContain('Not today. line 0: all is well');
+      });
+    });
+  },
+);

@@ -7,6 +7,7 @@ import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
  * nothing set it runs on a SQLite file under ./data.
  *
  * - PORT (3000), HOST (127.0.0.1)
+ * - PLATFORM: express (default) | fastify, the HTTP platform Nest runs on
  * - DB_TYPE: sqlite (default) | postgres | mysql | mariadb
  * - DATABASE_URL: for postgres/mysql/mariadb, e.g. postgres://root@127.0.0.1:5432/test
  * - SQLITE_FILE (data/example.sqlite)
@@ -22,9 +23,13 @@ import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
  *   the cache keys (BackJob's tableName and cachePrefix; their defaults)
  * - EXAMPLE_STEP_MS: pause between the steps of the long job (1000)
  */
+// Before exampleConfig, which reads it as the module loads.
+const PLATFORMS = ['express', 'fastify'] as const;
+
 export const exampleConfig = {
   port: Number(process.env.PORT ?? 3000),
   host: process.env.HOST ?? '127.0.0.1',
+  platform: platformOf(process.env.PLATFORM),
   dbType: (process.env.DB_TYPE ?? 'sqlite') as
     'sqlite' | 'postgres' | 'mysql' | 'mariadb',
   databaseUrl: process.env.DATABASE_URL,
@@ -38,6 +43,16 @@ export const exampleConfig = {
   cachePrefix: process.env.BACKJOB_CACHE_PREFIX || undefined,
   stepMs: Number(process.env.EXAMPLE_STEP_MS ?? 1000),
 };
+
+/** Express unless PLATFORM names Fastify; any other name stops the app at start, saying which ones work. */
+function platformOf(value: string | undefined): (typeof PLATFORMS)[number] {
+  const name = (value || 'express').toLowerCase();
+  if ((PLATFORMS as readonly string[]).includes(name))
+    return name as (typeof PLATFORMS)[number];
+  throw new Error(
+    `PLATFORM is "${value}", which the example cannot run on. Set PLATFORM=express or PLATFORM=fastify, or leave it unset for Express.`,
+  );
+}
 
 /** Unset stays unset, so that BackJob applies its own default. */
 function optionalNumber(value: string | undefined): number | undefined {

@@ -1,5 +1,13 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { WatchedJob } from 'nestjs-backjob';
+
+/**
+ * A request as the example reads it, on either platform: Express's
+ * `Request` and Fastify's `FastifyRequest` both carry the headers.
+ */
+export interface DemoRequest {
+  headers: IncomingHttpHeaders;
+}
 
 /** The cookie the page sets when you type a name: the example has no login. */
 export const DEMO_USER_COOKIE = 'demo_user';
@@ -11,7 +19,7 @@ const NAME = /^[\p{L}\p{N} ._-]{1,40}$/u;
  * when there is none (or it is not a plausible name). A real app would
  * read its session or `request.user` here.
  */
-export function demoUserOf(request: IncomingMessage): string | null {
+export function demoUserOf(request: DemoRequest): string | null {
   for (const pair of (request.headers.cookie ?? '').split(';')) {
     const [name, ...value] = pair.trim().split('=');
     if (name !== DEMO_USER_COOKIE) continue;
@@ -31,7 +39,7 @@ export function demoUserOf(request: IncomingMessage): string | null {
  */
 export function canWatchDemoJob(
   job: WatchedJob,
-  request: IncomingMessage,
+  request: DemoRequest,
 ): boolean {
   return job.scope === '' || job.scope === demoUserOf(request);
 }

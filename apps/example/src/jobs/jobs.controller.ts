@@ -7,14 +7,13 @@ import {
   Post,
   Req,
 } from '@nestjs/common';
-import type { Request } from 'express';
 import {
   BackJobService,
   type JobRequest,
   type StartJobOptions,
 } from 'nestjs-backjob';
 import { readFileSync } from 'node:fs';
-import { demoUserOf } from './demo-user.js';
+import { demoUserOf, type DemoRequest } from './demo-user.js';
 
 const PAGE = readFileSync(
   new URL('../../public/index.html', import.meta.url),
@@ -49,31 +48,31 @@ export class JobsController {
 
   /** Starts the long job as the current user and returns its id. */
   @Post('jobs/long')
-  startLong(@Req() request: Request): Promise<{ id: string }> {
+  startLong(@Req() request: DemoRequest): Promise<{ id: string }> {
     return this.start(request, 'reports/long');
   }
 
   /** Starts the job that fails. */
   @Post('jobs/broken')
-  startBroken(@Req() request: Request): Promise<{ id: string }> {
+  startBroken(@Req() request: DemoRequest): Promise<{ id: string }> {
     return this.start(request, 'reports/broken');
   }
 
   /** The long job, a few seconds from now. */
   @Post('jobs/delayed')
-  startDelayed(@Req() request: Request): Promise<{ id: string }> {
+  startDelayed(@Req() request: DemoRequest): Promise<{ id: string }> {
     return this.start(request, 'reports/long', { delay: DELAY_SECONDS });
   }
 
   /** The long job without the caller's cookies: it runs as nobody. */
   @Post('jobs/anonymous')
-  startAnonymous(@Req() request: Request): Promise<{ id: string }> {
+  startAnonymous(@Req() request: DemoRequest): Promise<{ id: string }> {
     return this.start(request, 'reports/long', { withUserCookies: false });
   }
 
   /** A POST job: the rows to import travel in its body. */
   @Post('jobs/import')
-  startImport(@Req() request: Request): Promise<{ id: string }> {
+  startImport(@Req() request: DemoRequest): Promise<{ id: string }> {
     return this.start(request, {
       route: 'reports/import',
       method: 'POST',
@@ -89,7 +88,7 @@ export class JobsController {
   @Post('jobs/:id/cancel')
   async cancel(
     @Param('id') id: string,
-    @Req() request: Request,
+    @Req() request: DemoRequest,
   ): Promise<{ cancelled: boolean }> {
     const scope = await this.backjob.getScope(id);
     if (scope === null || scope !== (demoUserOf(request) ?? ''))
@@ -108,7 +107,7 @@ export class JobsController {
 
   /** The job's scope is its starter's name, which canWatch() checks. */
   private async start(
-    request: Request,
+    request: DemoRequest,
     job: JobRequest,
     options: StartJobOptions = {},
   ): Promise<{ id: string }> {

@@ -1,9 +1,8 @@
 import { Body, Controller, Get, Post, Req } from '@nestjs/common';
-import type { Request } from 'express';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BackgroundWorker, BackJobService } from 'nestjs-backjob';
 import { exampleConfig } from '../example.config.js';
-import { demoUserOf } from './demo-user.js';
+import { demoUserOf, type DemoRequest } from './demo-user.js';
 
 interface ImportRow {
   name?: string;
@@ -27,7 +26,7 @@ export class ReportsController {
    */
   @Get('long')
   @BackgroundWorker()
-  async long(@Req() request: Request): Promise<string> {
+  async long(@Req() request: DemoRequest): Promise<string> {
     const signal = this.backjob.signal();
     this.backjob.write(this.whoami(request));
     this.backjob.write('Job started.\n');
@@ -57,7 +56,7 @@ export class ReportsController {
   @Post('import')
   @BackgroundWorker()
   async import(
-    @Req() request: Request,
+    @Req() request: DemoRequest,
     @Body() body: { rows?: ImportRow[] },
   ): Promise<string> {
     const rows = Array.isArray(body.rows) ? body.rows : [];
@@ -76,7 +75,7 @@ export class ReportsController {
     return `Imported ${imported} of ${rows.length} rows.`;
   }
 
-  private whoami(request: Request): string {
+  private whoami(request: DemoRequest): string {
     const user = demoUserOf(request);
     return user ? `Running as ${user}.\n` : 'Running anonymously: no user.\n';
   }

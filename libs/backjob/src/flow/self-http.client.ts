@@ -103,6 +103,11 @@ export class SelfHttpClient {
         const headers: OutgoingHttpHeaders = {
           ...request.headers,
           'user-agent': this.options.userAgent,
+          // BackJob reads these answers itself (a guard's refusal becomes
+          // the job's statusText) and decodes no gzip: an app with
+          // `compression()`, or a proxy at baseUrl, must answer plainly,
+          // whatever Accept-Encoding the caller's forwarded headers carry.
+          'accept-encoding': 'identity',
         };
         if (request.body !== undefined)
           headers['content-length'] = Buffer.byteLength(request.body);

@@ -176,6 +176,7 @@ export interface BackJobModuleOptions {
   /**
    * Headers of the originating request that are forwarded to the job's
    * internal requests, so that it runs as the same user. Lower case.
+   * `accept-encoding` is replaced by `identity`: BackJob reads the answers.
    *
    * Default: `['cookie', 'authorization', 'x-csrf-token', 'x-xsrf-token', 'csrf-token']`.
    */
