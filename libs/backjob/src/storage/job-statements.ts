@@ -46,6 +46,7 @@ export class JobStatements {
   readonly countsInScope: string;
   private readonly columns: string;
   private readonly progressStatements = new Map<string, string>();
+  private readonly insertStatements = new Map<number, string>();
   private readonly table: string;
   private readonly escape: (name: string) => string;
   private readonly placeholder: (index: number) => string;
@@ -87,6 +88,21 @@ export class JobStatements {
     this.countsInScope = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} WHERE ${column('scope')} = ${p(1)} GROUP BY ${status}`;
     this.takeOver = `UPDATE ${this.table} SET ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${WAITING_STATUSES}) AND ${this.silentSince(3)}`;
     this.findStale = `SELECT ${id} FROM ${this.table} WHERE ${status} IN (${PENDING_STATUSES}) AND ${this.silentSince(1)} LIMIT ${p(SIGN_OF_LIFE_FIELDS.length + 1)}`;
+  }
+
+  /** One INSERT of all of `jobs`, and its values. */
+  insertMany(jobs: readonly JobRecord[]): [string, unknown[]] {
+    let sql = this.insertStatements.get(jobs.length);
+    if (!sql) {
+      const width = JOB_COLUMNS.length;
+      const rows = jobs.map(
+        (_, row) =>
+          `(${JOB_COLUMNS.map((_, i) => this.placeholder(row * width + i + 1)).join(', ')})`,
+      );
+      sql = `INSERT INTO ${this.table} (${this.columns}) VALUES ${rows.join(', ')}`;
+      this.insertStatements.set(jobs.length, sql);
+    }
+    return [sql, jobs.flatMap((job) => this.insertValues(job))];
   }
 
   insertValues(job: JobRecord): unknown[] {

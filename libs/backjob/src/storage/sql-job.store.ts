@@ -4,6 +4,7 @@ import {
   type JobEnding,
   type RetentionRule,
 } from '../lifecycle/job-lifecycle.js';
+import { GroupedInserts } from './grouped-inserts.js';
 import { JobStatements } from './job-statements.js';
 import {
   JobStore,
@@ -15,17 +16,42 @@ import {
 
 // Ids per heartbeat UPDATE: far below every driver's limit of parameters.
 const TOUCH_BATCH = 500;
+// Rows per grouped INSERT: with every column a parameter, far below every
+// driver's limit (SQLite's 32,766, PostgreSQL's and MySQL's 65,535).
+const INSERT_GROUP = 200;
 
 /** Jobs in the app's database through TypeORM (SQLite, PostgreSQL, MySQL/MariaDB). */
 export class SqlJobStore extends JobStore {
   private readonly statements: JobStatements;
+  private readonly inserts: GroupedInserts<
+    JobRecord,
+    { id: string; merged: boolean }
+  >;
 
   constructor(dataSource: DataSource, tableName: string) {
     super();
     this.statements = new JobStatements(dataSource, tableName);
+    this.inserts = new GroupedInserts(
+      (jobs) => this.insertAll(jobs),
+      (job) => this.insertOne(job),
+      INSERT_GROUP,
+    );
   }
 
-  async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
+  insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
+    return this.inserts.add(job);
+  }
+
+  private async insertAll(
+    jobs: JobRecord[],
+  ): Promise<{ id: string; merged: boolean }[]> {
+    await this.statements.run(...this.statements.insertMany(jobs));
+    return jobs.map((job) => ({ id: job.id, merged: false }));
+  }
+
+  private async insertOne(
+    job: JobRecord,
+  ): Promise<{ id: string; merged: boolean }> {
     const { statements } = this;
     try {
       await statements.run(statements.insert, statements.insertValues(job));
@@ -36,7 +62,7 @@ export class SqlJobStore extends JobStore {
         job.mergeKey,
       ]);
       // The pending job ended between our insert and this read: try once more.
-      if (records.length === 0) return this.insert(job);
+      if (records.length === 0) return this.insertOne(job);
       return { id: String(records[0].id), merged: true };
     }
   }
