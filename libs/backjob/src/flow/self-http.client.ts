@@ -47,6 +47,7 @@ interface SelfTarget {
  */
 @Injectable()
 export class SelfHttpClient {
+  private listening: SelfTarget | undefined;
   private readonly httpAgent = new http.Agent({ keepAlive: true });
   private readonly httpsAgent: https.Agent;
 
@@ -152,7 +153,14 @@ export class SelfHttpClient {
     this.httpsAgent.destroy();
   }
 
+  // Where the app listens does not change once it does: asked once, not
+  // per request (Server.address() showed in profiles).
   private target(): SelfTarget {
+    this.listening ??= this.findTarget();
+    return this.listening;
+  }
+
+  private findTarget(): SelfTarget {
     if (this.options.baseUrl) return { baseUrl: this.options.baseUrl };
     const server = this.platform.serverAddress();
     if (!server) throw new Error(messages.notListeningMessage());
