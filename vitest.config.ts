@@ -21,6 +21,7 @@ const SQLITE_ONLY = [
   'test/storage-options.e2e-spec.ts',
   'test/package.e2e-spec.ts',
   'test/browser.e2e-spec.ts',
+  'test/dashboard-browser.e2e-spec.ts',
   'test/shutdown.e2e-spec.ts',
   'test/instance-death.e2e-spec.ts',
   'test/burst.e2e-spec.ts',

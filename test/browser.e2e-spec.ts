@@ -1,17 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import {
+  backgroundOf,
+  BAR_COLOURS,
+  browserTestsRun,
+  launchChromium,
+  screenshot,
+} from './fixtures/browser.js';
 import { startExampleApp, type ExampleApp } from './fixtures/example-app.js';
-
-/** Debian's package (`apt-get install chromium`): test tools cannot download a browser here. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-];
-const ARTIFACTS = new URL('./.artifacts/', import.meta.url);
-const MISSING = `The browser test needs Chromium at ${CHROMIUM}. Install it with \`sudo apt-get install -y chromium\` (Debian, Ubuntu), or set CHROMIUM_PATH to a Chromium or Chrome executable.`;
 
 /**
  * The few browser names the in-page functions use: the tests are compiled
@@ -34,18 +29,7 @@ interface InPage {
   halfWay: Promise<void>;
 }
 
-const hasChromium = existsSync(CHROMIUM);
-const inCi = process.env.CI === 'true';
-// The example runs on a SQLite file of its own: the other store projects
-// would only run the same test again.
-const otherStore = (process.env.BACKJOB_TEST_STORE ?? 'sqlite') !== 'sqlite';
-if (!hasChromium && !otherStore) {
-  // Under CI the browser test must run: a missing Chromium fails the file.
-  if (inCi) throw new Error(MISSING);
-  console.warn(`Skipping the browser test. ${MISSING}`);
-}
-
-describe.runIf(hasChromium && !otherStore)(
+describe.runIf(browserTestsRun())(
   "the example's progress page in headless Chromium",
   () => {
     let example: ExampleApp;
@@ -55,10 +39,7 @@ describe.runIf(hasChromium && !otherStore)(
 
     beforeAll(async () => {
       example = await startExampleApp();
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: CHROMIUM_FLAGS,
-      });
+      browser = await launchChromium();
     });
     afterAll(async () => {
       await browser?.close();
@@ -130,14 +111,13 @@ describe.runIf(hasChromium && !otherStore)(
       const recorder = await recordLongJob();
       await page.click('#start-long');
       await recorder.halfWay();
-      mkdirSync(ARTIFACTS, { recursive: true });
-      await page.screenshot({
-        path: new URL('progress-page-running.png', ARTIFACTS).pathname,
-      });
+      await screenshot(page, 'progress-page-running');
       const long = await endedCard('long');
       expect(await long.getAttribute('data-state')).toBe('completed');
       expect(await long.getAttribute('data-transport')).toBe('sse');
-      expect(await long.locator('progress').evaluate((p) => p.value)).toBe(100);
+      expect(await long.locator('.track').getAttribute('aria-valuenow')).toBe(
+        '100',
+      );
       expect(await long.locator('.percent').textContent()).toBe('100%');
       const output = await long.locator('.output').textContent();
       expect(output).toContain('Running as alice.');
@@ -191,10 +171,7 @@ describe.runIf(hasChromium && !otherStore)(
         .poll(() => page.textContent('#cleanup-result'))
         .toMatch(/^Deleted \d+ old job\(s\)\.$/);
 
-      await page.screenshot({
-        path: new URL('progress-page.png', ARTIFACTS).pathname,
-        fullPage: true,
-      });
+      await screenshot(page, 'progress-page', { fullPage: true });
     });
 
     it('cancels a running job from its card, which then shows it cancelled, in grey', async () => {
@@ -209,10 +186,104 @@ describe.runIf(hasChromium && !otherStore)(
         'cancelled: from the page',
       );
       expect(await ended.locator('.cancel').isHidden()).toBe(true);
-      await page.screenshot({
-        path: new URL('cancelled-job.png', ARTIFACTS).pathname,
-        fullPage: true,
-      });
+      expect(await ended.locator('.retry').isVisible()).toBe(true);
+      expect(await backgroundOf(ended.locator('.fill'))).toBe(
+        BAR_COLOURS.cancelled,
+      );
+      await screenshot(page, 'cancelled-job', { fullPage: true });
+
+      // list() still has it after a reload, cancelled and grey.
+      const id = (await ended.getAttribute('data-job'))!;
+      await page.reload();
+      const listed = page.locator(`.job[data-job="${id}"]`);
+      await listed.and(page.locator('[data-state="cancelled"]')).waitFor();
+      expect(await backgroundOf(listed.locator('.fill'))).toBe(
+        BAR_COLOURS.cancelled,
+      );
+    });
+
+    it('lists my jobs again after a reload, with id and start time, red when failed, and runs an ended one again', async () => {
+      await page.goto(example.url);
+      await page.fill('#user-name', 'grace');
+      await page.click('#sign-in');
+      await page.click('#start-long');
+      const long = await endedCard('long');
+      const longId = (await long.getAttribute('data-job'))!;
+      await page.click('#start-broken');
+      const broken = await endedCard('broken');
+      const brokenId = (await broken.getAttribute('data-job'))!;
+      expect(await backgroundOf(broken.locator('.fill'))).toBe(
+        BAR_COLOURS.failed,
+      );
+
+      await page.reload();
+      // Only list() knows them now: newest first, each with its id and
+      // start time, the failed one red.
+      const cards = page.locator('#jobs .job');
+      await expect
+        .poll(() => cards.evaluateAll((all) => all.map((c) => c.dataset.job)))
+        .toEqual([brokenId, longId]);
+      const listedLong = cards.nth(1);
+      await listedLong.and(page.locator('[data-state="completed"]')).waitFor();
+      expect(await listedLong.locator('.id').textContent()).toBe(longId);
+      expect(await listedLong.locator('.started').textContent()).toMatch(
+        /^started \S/,
+      );
+      expect(await listedLong.locator('.output').textContent()).toContain(
+        'Running as grace.',
+      );
+      expect(await listedLong.locator('.cancel').isHidden()).toBe(true);
+      const listedBroken = cards.nth(0);
+      expect(await listedBroken.getAttribute('data-state')).toBe('failed');
+      expect(await backgroundOf(listedBroken.locator('.fill'))).toBe(
+        BAR_COLOURS.failed,
+      );
+
+      // Run again: a new card for a new job, linked to the first, which runs
+      // as grace again (her cookie, from this request) to its end.
+      await listedLong.locator('.retry').click();
+      const again = page.locator('#jobs .job').first();
+      await expect
+        .poll(() => again.getAttribute('data-job'))
+        .not.toBe(brokenId);
+      await again
+        .and(page.locator('[data-state="completed"]'))
+        .waitFor({ timeout: 20_000 });
+      const againId = (await again.getAttribute('data-job'))!;
+      expect(againId).not.toBe(longId);
+      expect(await again.locator('.retry-of').textContent()).toBe(
+        ` · run again of ${longId}`,
+      );
+      expect(await again.locator('.output').textContent()).toContain(
+        'Running as grace.',
+      );
+      await screenshot(page, 'example', { fullPage: true, docs: true });
+
+      // Another user sees none of them.
+      await page.fill('#user-name', 'linus');
+      await page.click('#sign-in');
+      await expect.poll(() => page.locator('#jobs .job').count()).toBe(0);
+    });
+
+    it('links to the dashboard, which lists the jobs of the user', async () => {
+      await page.goto(example.url);
+      await page.fill('#user-name', 'ada');
+      await page.click('#sign-in');
+      await page.click('#start-long');
+      const id = (await (await endedCard('long')).getAttribute('data-job'))!;
+      await page.click('#dashboard-link');
+      await page.waitForURL(/\/jobs\/dashboard$/);
+      const row = page.locator(`tr.job[data-job="${id}"]`);
+      await row.and(page.locator('[data-state="completed"]')).waitFor();
+      expect(await row.locator('td.scope').textContent()).toBe('ada');
+      // Her totals: canCount allows her own scope only.
+      await page.fill('#scope-filter', 'ada');
+      await expect
+        .poll(() => page.getAttribute('#counts', 'data-source'))
+        .toBe('totals');
+      expect(await page.textContent('#counts button[data-status="2"] .n')).toBe(
+        '1',
+      );
     });
 
     it('falls back to polling and still shows the job to its end', async () => {

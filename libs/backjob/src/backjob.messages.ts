@@ -230,6 +230,41 @@ export const missingCanWatchMessage = () =>
 export const invalidLivePathMessage = (path: unknown) =>
   `BackJobLiveModule's path ${JSON.stringify(path)} is not a route path. Give one such as 'jobs' or 'api/jobs'.`;
 
+export const invalidLiveHookMessage = (name: string, value: unknown) =>
+  `BackJobLiveModule's ${name} must be a function, not ${typeof value}. Pass a function, or leave it out.`;
+
+export const invalidDashboardOptionMessage = (value: unknown) =>
+  `BackJobLiveModule's dashboard option must be true or false, not ${inspect(value)}. Set dashboard: true to serve the page at <path>/dashboard.`;
+
+// The dashboard (BackJobLiveModule with dashboard: true). Its answers are read
+// by whoever uses the page, and by the developer who set it up.
+
+export const manageDeniedMessage = (action: 'cancel' | 'retry') =>
+  `You may not ${action === 'cancel' ? 'cancel this job' : 'run this job again'}: canManage() of BackJobLiveModule refused it.`;
+
+export const noCanManageMessage = () =>
+  'Nobody may cancel jobs or run them again from this dashboard: BackJobLiveModule has no canManage(job, request, action) hook. Add one to its options that says who may, e.g. (job, request) => request.user?.isAdmin === true.';
+
+export const countsDeniedMessage = (scope: string | undefined) =>
+  `You may not see the totals of ${scope === undefined ? 'every scope' : `scope ${JSON.stringify(scope)}`}: canCount() of BackJobLiveModule refused them. The jobs listed are those you may watch.`;
+
+export const noCanCountMessage = () =>
+  'This dashboard shows no totals: BackJobLiveModule has no canCount(scope, request) hook. Add one that says who may see how many jobs a scope has, e.g. (scope, request) => scope === request.user?.id.';
+
+export const missingDashboardHeaderMessage = (header: string) =>
+  `This request changes a job, so it must carry the ${header} header that the dashboard's page sends: a form on another site cannot send it (a guard against cross-site requests). Send the request from the dashboard, or add the header.`;
+
+export const invalidDashboardStatusMessage = (value: string, valid: string) =>
+  `The status filter ${JSON.stringify(value)} is not a job status. Use one or more of ${valid}, separated by commas (e.g. status=1,2), or leave it out for every status.`;
+
+export const invalidDashboardParameterMessage = (name: string) =>
+  `The ${name} parameter was given more than once. Give it once, or leave it out.`;
+
+export const jobAlreadyEndedMessage = (id: string) =>
+  `Job ${id} had already ended, so there was nothing to cancel. Reload the list to see how it ended.`;
+
+export const dashboardCancelReason = () => 'from the dashboard';
+
 // How far describeError follows causes and looks into thrown objects, and
 // how long its text may get: a reason is a line of a job's text or of a log.
 const MAX_CAUSES = 5;

@@ -56,11 +56,17 @@ export {
 export { BackJobLiveModule } from './live/backjob-live.module.js';
 /** Turns `watch(id)` into the events of your own `@Sse()` handler. */
 export { toJobEvents } from './live/job-events.js';
-/** Options of `BackJobLiveModule`, and the job and request its `canWatch()` hook is asked about. */
+/**
+ * Options of `BackJobLiveModule`, the job and request its hooks are asked
+ * about, and the action `canManage()` is asked to allow.
+ */
 export type {
   BackJobLiveModuleAsyncOptions,
   BackJobLiveModuleOptions,
   BackJobLiveOptions,
+  JobAction,
   WatchedJob,
   WatchRequest,
 } from './live/index.js';
+/** A job and a page of jobs as the dashboard's JSON routes give them. */
+export type { DashboardJob, DashboardJobPage } from './live/index.js';

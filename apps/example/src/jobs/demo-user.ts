@@ -34,6 +34,14 @@ export function demoUserOf(request: DemoRequest): string | null {
 }
 
 /**
+ * The scope of the jobs a request starts: its user's name, or `''` for
+ * a visitor who gave none (all such visitors share it).
+ */
+export function demoScopeOf(request: DemoRequest): string {
+  return demoUserOf(request) ?? '';
+}
+
+/**
  * BackJobLiveModule's hook: a job started by a user (its scope is their
  * name) is theirs to watch; a job started without a user is anyone's.
  */
@@ -41,5 +49,32 @@ export function canWatchDemoJob(
   job: WatchedJob,
   request: DemoRequest,
 ): boolean {
-  return job.scope === '' || job.scope === demoUserOf(request);
+  return canSeeDemoScope(job.scope, request);
+}
+
+/**
+ * Who may cancel a job or run it again, from the page and from the
+ * dashboard: who started it (a visitor without a name, the jobs of others
+ * without one). A real app might let its admins too.
+ */
+export function canManageDemoJob(
+  job: WatchedJob,
+  request: DemoRequest,
+): boolean {
+  return job.scope === demoScopeOf(request);
+}
+
+/**
+ * The dashboard's totals per status: only of a scope whose jobs the
+ * request may watch, so that they tell nothing about other users' jobs.
+ */
+export function canCountDemoJobs(
+  scope: string | undefined,
+  request: DemoRequest,
+): boolean {
+  return scope !== undefined && canSeeDemoScope(scope, request);
+}
+
+function canSeeDemoScope(scope: string, request: DemoRequest): boolean {
+  return scope === '' || scope === demoUserOf(request);
 }

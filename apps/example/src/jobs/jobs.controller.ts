@@ -1,4 +1,5 @@
 import {
+  ConflictException,
   Controller,
   ForbiddenException,
   Get,
@@ -9,11 +10,17 @@ import {
 } from '@nestjs/common';
 import {
   BackJobService,
+  JobNotEndedError,
+  type JobList,
   type JobRequest,
   type StartJobOptions,
 } from 'nestjs-backjob';
 import { readFileSync } from 'node:fs';
-import { demoUserOf, type DemoRequest } from './demo-user.js';
+import {
+  canManageDemoJob,
+  demoScopeOf,
+  type DemoRequest,
+} from './demo-user.js';
 
 const PAGE = readFileSync(
   new URL('../../public/index.html', import.meta.url),
@@ -22,6 +29,9 @@ const PAGE = readFileSync(
 
 /** Seconds the delayed job waits before it runs. */
 const DELAY_SECONDS = 3;
+
+/** How many of their jobs the page lists after a reload. */
+const MY_JOBS_SHOWN = 20;
 
 /** What the import job gets as its POST body: one row has no e-mail. */
 const IMPORT_ROWS = [
@@ -32,9 +42,10 @@ const IMPORT_ROWS = [
 ];
 
 /**
- * What the browser talks to: the page, and one route per kind of job. The
- * job's status (GET /jobs/:id) and its live events (GET /jobs/:id/events)
- * come from BackJobLiveModule (see jobs.module.ts).
+ * What the browser talks to: the page, its list of the user's jobs, one
+ * route per kind of job, and cancel and run again. The job's status
+ * (GET /jobs/:id), its live events (GET /jobs/:id/events) and the dashboard
+ * (GET /jobs/dashboard) come from BackJobLiveModule (see jobs.module.ts).
  */
 @Controller()
 export class JobsController {
@@ -44,6 +55,20 @@ export class JobsController {
   @Header('content-type', 'text/html; charset=utf-8')
   page(): string {
     return PAGE;
+  }
+
+  /**
+   * The user's latest jobs, newest first: their scope is the user's name
+   * (see start() below), so list() finds them after a reload. Not under
+   * jobs/, where GET jobs/:id of BackJobLiveModule would take "mine" for an id.
+   */
+  @Get('my-jobs')
+  @Header('cache-control', 'no-store')
+  myJobs(@Req() request: DemoRequest): Promise<JobList> {
+    return this.backjob.list({
+      scope: demoScopeOf(request),
+      limit: MY_JOBS_SHOWN,
+    });
   }
 
   /** Starts the long job as the current user and returns its id. */
@@ -90,10 +115,28 @@ export class JobsController {
     @Param('id') id: string,
     @Req() request: DemoRequest,
   ): Promise<{ cancelled: boolean }> {
-    const scope = await this.backjob.getScope(id);
-    if (scope === null || scope !== (demoUserOf(request) ?? ''))
-      throw new ForbiddenException('Only who started a job may cancel it.');
+    await this.checkStarter(id, request);
     return { cancelled: await this.backjob.cancel(id, 'from the page') };
+  }
+
+  /**
+   * Runs an ended job of its caller again, as a new job linked to it
+   * (retryOf) and with the caller's cookies. retry() throws for a job that
+   * is still running; the page offers the button only once it has ended.
+   */
+  @Post('jobs/:id/retry')
+  async retry(
+    @Param('id') id: string,
+    @Req() request: DemoRequest,
+  ): Promise<{ id: string }> {
+    await this.checkStarter(id, request);
+    try {
+      return { id: await this.backjob.retry(id) };
+    } catch (error) {
+      if (error instanceof JobNotEndedError)
+        throw new ConflictException(error.message);
+      throw error;
+    }
   }
 
   /**
@@ -105,13 +148,22 @@ export class JobsController {
     return { deleted: await this.backjob.cleanup() };
   }
 
+  /** Only who started a job may cancel it or run it again. */
+  private async checkStarter(id: string, request: DemoRequest): Promise<void> {
+    const scope = await this.backjob.getScope(id);
+    if (scope === null || !canManageDemoJob({ id, scope }, request))
+      throw new ForbiddenException(
+        'Only who started a job may cancel it or run it again: use the name you started it under.',
+      );
+  }
+
   /** The job's scope is its starter's name, which canWatch() checks. */
   private async start(
     request: DemoRequest,
     job: JobRequest,
     options: StartJobOptions = {},
   ): Promise<{ id: string }> {
-    const scope = demoUserOf(request) ?? '';
+    const scope = demoScopeOf(request);
     const id = await this.backjob.start(job, {
       ...options,
       scope,

@@ -18,6 +18,9 @@ export interface WatchRequest {
   headers: IncomingHttpHeaders;
 }
 
+/** What the dashboard's buttons do to a job, as `canManage()` is asked about it. */
+export type JobAction = 'cancel' | 'retry';
+
 /** Options of `BackJobLiveModule` that may come from a factory. */
 export interface BackJobLiveOptions {
   /**
@@ -33,6 +36,39 @@ export interface BackJobLiveOptions {
    * @example (job, request: Request) => job.scope === '' || job.scope === request.user?.id
    */
   canWatch(job: WatchedJob, request: WatchRequest): boolean | Promise<boolean>;
+
+  /**
+   * Decides whether `request` may `'cancel'` `job` or run it again
+   * (`'retry'`) from the dashboard, which asks `canWatch()` first:
+   * both must allow it. `false` answers 403. A retried job keeps the first
+   * one's scope and runs as the caller of the dashboard, with their cookies.
+   *
+   * Default: none, and then every cancel and run again is refused (403):
+   * only the app knows who may stop or repeat whose work.
+   *
+   * @example (job, request: Request, action) => request.user?.isAdmin === true
+   */
+  canManage?(
+    job: WatchedJob,
+    request: WatchRequest,
+    action: JobAction,
+  ): boolean | Promise<boolean>;
+
+  /**
+   * Decides whether `request` may see the dashboard's totals per status
+   * (`counts()`) of `scope`, or of every scope when `scope` is `undefined`.
+   * Totals cover jobs one by one `canWatch()` may hide, hence a hook of
+   * their own.
+   *
+   * Default: none, and then the totals are refused (403) and the dashboard
+   * counts the jobs it shows instead.
+   *
+   * @example (scope, request: Request) => scope === request.user?.id
+   */
+  canCount?(
+    scope: string | undefined,
+    request: WatchRequest,
+  ): boolean | Promise<boolean>;
 }
 
 /** Options of `BackJobLiveModule.forRoot()`. */
@@ -40,9 +76,17 @@ export interface BackJobLiveModuleOptions extends BackJobLiveOptions {
   /**
    * Where the routes are mounted, below the app's global prefix: `'jobs'`
    * serves `GET /jobs/:id` (the status as JSON) and `GET /jobs/:id/events`
-   * (Server-Sent Events). No default.
+   * (Server-Sent Events), and with `dashboard` `GET /jobs/dashboard`. No
+   * default.
    */
   path: string;
+  /**
+   * Also serve the dashboard: a page at `GET <path>/dashboard` that lists
+   * jobs live, with its JSON routes below it (see the README).
+   *
+   * Default: `false`.
+   */
+  dashboard?: boolean;
 }
 
 /** Options of `BackJobLiveModule.forRootAsync()`. */
@@ -55,6 +99,13 @@ export interface BackJobLiveModuleAsyncOptions extends Pick<
    * Given here rather than by the factory: routes exist before it runs.
    */
   path: string;
+  /**
+   * Also serve the dashboard (see `BackJobLiveModuleOptions.dashboard`),
+   * given here for the same reason as `path`.
+   *
+   * Default: `false`.
+   */
+  dashboard?: boolean;
   /** Returns the rest of the options, from the providers in `inject`. */
   useFactory: (
     ...args: never[]
