@@ -1,125 +1,95 @@
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
-/** Summary figures of one scenario. */
-export interface ScenarioResult {
-  name: string;
-  jobs: number;
-  concurrency: number;
-  /** Jobs per second, from the first enqueue to the last completion. */
-  throughput: number;
-  /** Milliseconds from the enqueue call to the handler's first line. */
-  pickupP50: number;
-  pickupP95: number;
-  /** Milliseconds the enqueue call itself took. */
-  enqueueP50: number;
-}
-
-/** What a scenario records while it runs. */
-export interface Measurement {
-  pickups: number[];
-  enqueues: number[];
-  began: number;
-}
-
-/** Call right before the first job is enqueued. */
-export function startMeasuring(pickups: number[] = []): Measurement {
-  return {
-    pickups,
-    enqueues: [],
-    began: performance.now(),
-  };
-}
-
-/** Call right after the last job completed. */
-export function summarize(
-  name: string,
-  jobs: number,
-  concurrency: number,
-  m: Measurement,
-): ScenarioResult {
-  const elapsed = performance.now() - m.began;
-  return {
-    name,
-    jobs,
-    concurrency,
-    throughput: (jobs / elapsed) * 1000,
-    pickupP50: percentile(m.pickups, 50),
-    pickupP95: percentile(m.pickups, 95),
-    enqueueP50: percentile(m.enqueues, 50),
-  };
-}
-
-export function percentile(values: number[], p: number): number {
+/** The value below which `p` % of `values` lie (nearest rank); NaN for none. */
+export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[
-    Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))
-  ];
+  const rank = Math.ceil((p / 100) * sorted.length) - 1;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))];
+}
+
+/** Median, lowest and highest of the rounds' values of one figure. */
+export function spread(values: readonly number[]): {
+  median: number;
+  min: number;
+  max: number;
+} {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median =
+    sorted.length % 2 === 1
+      ? sorted[middle]
+      : (sorted[middle - 1] + sorted[middle]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Milliseconds `run` took. */
+export async function timed(run: () => Promise<unknown>): Promise<number> {
+  const began = performance.now();
+  await run();
+  return performance.now() - began;
 }
 
 /**
- * Feeds jobs through `concurrency` lanes: each lane enqueues a job, waits
- * until the scenario reports it done, then enqueues the next, so that every
- * scenario keeps the same number of jobs in flight.
+ * Resolves once `condition` holds, checking every `everyMs`; rejects with
+ * `describe()` after `timeoutMs`, so that a stuck run says what it waited for.
  */
-export class Lanes {
-  private readonly waiting = new Map<string, () => void>();
-
-  constructor(private readonly pickups: number[]) {}
-
-  /** The job of `lane` is done. */
-  done(lane: string): void {
-    this.waiting.get(lane)?.();
-  }
-
-  async drive(
-    jobs: number,
-    concurrency: number,
-    enqueue: (lane: string, enqueuedAt: number) => Promise<unknown>,
-  ): Promise<Measurement> {
-    const measuring = startMeasuring(this.pickups);
-    let next = 0;
-    const runLane = async (lane: string) => {
-      while (next++ < jobs) {
-        const finished = new Promise<void>((resolve) =>
-          this.waiting.set(lane, resolve),
-        );
-        const enqueuedAt = performance.now();
-        await enqueue(lane, enqueuedAt);
-        measuring.enqueues.push(performance.now() - enqueuedAt);
-        await finished;
-      }
-    };
-    await Promise.all(
-      Array.from({ length: concurrency }, (_, lane) => runLane(String(lane))),
-    );
-    return measuring;
-  }
-}
-
-/** Resolves when `condition` holds, checking every `everyMs`. */
 export async function waitUntil(
   condition: () => boolean | Promise<boolean>,
-  timeoutMs = 120_000,
+  describe: () => string | Promise<string>,
+  timeoutMs = 60_000,
   everyMs = 5,
-) {
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline)
-      throw new Error(
-        'The benchmark timed out waiting for its jobs to complete.',
-      );
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
+      throw new Error(`Timed out after ${timeoutMs} ms: ${await describe()}`);
+    await sleep(everyMs);
   }
 }
 
-export function formatTable(results: ScenarioResult[]): string {
-  const header =
-    '| scenario | jobs | in flight | jobs/s | pickup p50 (ms) | pickup p95 (ms) | enqueue p50 (ms) |\n' +
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |';
-  const rows = results.map(
-    (r) =>
-      `| ${r.name} | ${r.jobs} | ${r.concurrency} | ${r.throughput.toFixed(0)} | ${r.pickupP50.toFixed(2)} | ${r.pickupP95.toFixed(2)} | ${r.enqueueP50.toFixed(2)} |`,
-  );
-  return [header, ...rows].join('\n');
+/** Whether `condition` comes to hold within `timeoutMs`, checking every `everyMs`. */
+export async function holdsWithin(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs = 5,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+}
+
+/** Forces a full collection (children run with --expose-gc), twice to catch weak references. */
+export function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('Run the bench child with --expose-gc.');
+  gc();
+  gc();
+}
+
+/**
+ * Sockets open in this process, both ends of a loopback connection counted.
+ * From /proc on Linux: Node's own list of active handles leaves out the
+ * sockets that are unref()'d, which idle keep-alive sockets are.
+ */
+export function openSockets(): number {
+  if (existsSync('/proc/self/fd'))
+    return readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false; // closed while we looked
+      }
+    }).length;
+  return process
+    .getActiveResourcesInfo()
+    .filter((resource) => resource === 'TCPSocketWrap').length;
 }
