@@ -2,7 +2,12 @@ import { Controller, Get, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  connect,
+  createServer as createNetServer,
+  type AddressInfo,
+  type Socket,
+} from 'node:net';
 import { BackgroundWorker, JobStatus } from 'nestjs-backjob';
 import { SelfCheckService } from '../libs/backjob/src/flow/self-check.service.js';
 import { RecordingLogger } from './fixtures/boot.js';
@@ -59,6 +64,80 @@ async function startPrefixProxy(
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/**
+ * A TCP relay to the app that, once armed, resets the next connection
+ * reused for another request as it arrives: what a client meets when the
+ * server closed an idle kept-alive connection just as it was reused.
+ */
+async function startResettingRelay(targetUrl: string) {
+  const target = new URL(targetUrl);
+  let armed = false;
+  const sockets = new Set<Socket>();
+  const server = createNetServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    let answered = false;
+    sockets.add(client).add(upstream);
+    upstream.on('data', (chunk) => {
+      answered = true;
+      client.write(chunk);
+    });
+    client.on('data', (chunk) => {
+      if (armed && answered) {
+        armed = false;
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      upstream.write(chunk);
+    });
+    for (const socket of [client, upstream])
+      socket
+        .on('error', () => undefined)
+        .on('close', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    arm: () => (armed = true),
+    get armed() {
+      return armed;
+    },
+    close: () => {
+      sockets.forEach((socket) => socket.destroy());
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('kept-alive connections', () => {
+  it('sends an internal request again when the connection it reused was reset before any answer', async () => {
+    const app = await createTestApp({ controllers: [WhereController] });
+    const relay = await startResettingRelay(app.url);
+    const t = await createTestApp({
+      controllers: [WhereController],
+      backjob: { baseUrl: relay.url },
+      sqliteFile: app.sqliteFile,
+    });
+    try {
+      // Leaves idle kept-alive connections in BackJob's agent.
+      const first = await waitForJob(t.backjob, await t.backjob.start('where'));
+      expect(first.status).toBe(JobStatus.Completed);
+      relay.arm();
+      const done = await waitForJob(t.backjob, await t.backjob.start('where'));
+      expect(relay.armed).toBe(false);
+      expect(done.statusText).not.toMatch(/ECONNRESET|socket hang up/);
+      expect(done.status).toBe(JobStatus.Completed);
+    } finally {
+      await t.close();
+      await relay.close();
+      await app.close();
+    }
+  });
+});
 
 describe('where internal requests go', () => {
   it('an app served over https makes its internal requests over https, trusting a self-signed certificate only when told to', async () => {

@@ -93,7 +93,13 @@ export class SelfHttpClient {
     }
   }
 
-  send(request: SelfRequest): Promise<SelfResponse> {
+  /**
+   * Sends `request` once more when a kept-alive connection turns out to
+   * have been closed by the server as it was reused (ECONNRESET before any
+   * answer): the server never read it, and a worker request that did
+   * arrive is claimed once anyway.
+   */
+  send(request: SelfRequest, retried = false): Promise<SelfResponse> {
     return new Promise((resolve, reject) => {
       try {
         const target = this.target();
@@ -131,9 +137,11 @@ export class SelfHttpClient {
                   ),
                 request.timeoutSeconds * 1000,
               );
-        outgoing.on('error', (error) => {
+        outgoing.on('error', (error: NodeJS.ErrnoException) => {
           clearTimeout(deadline);
-          reject(error);
+          if (!retried && outgoing.reusedSocket && error.code === 'ECONNRESET')
+            resolve(this.send(request, true));
+          else reject(error);
         });
         outgoing.on('response', (response) => {
           clearTimeout(deadline);
