@@ -72,4 +72,23 @@ describe('progress writes of a handler that reports very often', () => {
     gates.open(name);
     expect((await waitForJob(t.backjob, id)).status).toBe(JobStatus.Completed);
   });
+
+  it('shows a watcher in this instance what the handler reports before it is written', async () => {
+    const name = `watched-${Math.random().toString(36).slice(2)}`;
+    const id = await t.backjob.start(`chatty/${name}`);
+    const texts = new Set<string>();
+    const watching = t.backjob
+      .watch(id)
+      .subscribe((snapshot) => texts.add(snapshot.statusText));
+    try {
+      await waitForJob(t.backjob, id, (s) => s.statusText === 'the last word');
+      // Far more steps than store writes reached the watcher.
+      expect(texts.size).toBeGreaterThan(writes.get(id)! * 3);
+      expect(texts).toContain('the last word');
+    } finally {
+      watching.unsubscribe();
+      gates.open(name);
+      await waitForJob(t.backjob, id);
+    }
+  });
 });

@@ -3,7 +3,8 @@ import {
   Injectable,
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
-import { defer, filter, merge, type Observable } from 'rxjs';
+import { concat, defer, filter, merge, of, type Observable } from 'rxjs';
+import { RunningJobs } from '../flow/running-jobs.js';
 import { BACKJOB_RESOLVED_OPTIONS } from '../backjob.constants.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { JobNotFoundError } from '../errors/job-not-found.error.js';
@@ -30,6 +31,7 @@ export class JobFeedService implements BeforeApplicationShutdown {
   constructor(
     tracker: JobTracker,
     relay: JobChangeRelay,
+    running: RunningJobs,
     @Inject(BACKJOB_RESOLVED_OPTIONS)
     private readonly options: ResolvedBackJobOptions,
   ) {
@@ -40,6 +42,16 @@ export class JobFeedService implements BeforeApplicationShutdown {
           tracker.changes.pipe(filter((changed) => changed === id)),
           relay.remoteChanges(id),
         ),
+      // What is reported from now on, after what was reported before the
+      // feed began and is not written yet (a watcher that reconnects).
+      live: (id) =>
+        defer(() => {
+          const unwritten = running.unwrittenProgress(id);
+          const reported = tracker.liveProgress.pipe(
+            filter((live) => live.id === id),
+          );
+          return unwritten ? concat(of(unwritten), reported) : reported;
+        }),
       notFound: (id) => new JobNotFoundError(id),
       errorTimeout: options.errorTimeout,
     };

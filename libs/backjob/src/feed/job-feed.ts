@@ -7,6 +7,7 @@ import {
 } from '../lifecycle/job-lifecycle.js';
 import type { JobStatusSnapshot } from '../interfaces/job-status.interface.js';
 import type { JobRecord } from '../storage/job-store.js';
+import type { LiveProgress } from '../storage/job-tracker.js';
 import { toJobSnapshot } from './job-snapshot.js';
 import { ProgressEstimator } from './progress-estimator.js';
 
@@ -16,6 +17,8 @@ export interface JobFeedSources {
   read(id: string): Promise<JobRecord | null>;
   /** Ticks after which the job may have changed (here or elsewhere). */
   changes(id: string): Observable<unknown>;
+  /** Progress its handler reports in this instance, before it is written. */
+  live(id: string): Observable<LiveProgress>;
   /** The error for an id that no job has. */
   notFound(id: string): Error;
   /** Seconds, as the `errorTimeout` option. */
@@ -45,6 +48,9 @@ export class JobFeed {
   private latest: JobRecord | undefined;
   private lastSent: JobStatusSnapshot | undefined;
   private ticks: Subscription | undefined;
+  private liveTicks: Subscription | undefined;
+  /** What the handler reported here and the store may not have yet. */
+  private live: LiveProgress | undefined;
   private recheck: ReturnType<typeof setTimeout> | undefined;
   private reading = false;
   private readAgain = false;
@@ -62,7 +68,8 @@ export class JobFeed {
       this.subscribers.add(subscriber);
       // A late watcher gets the state already read, with ETA and stalled as
       // of now rather than as of the last change.
-      if (this.latest) subscriber.next(this.snapshotOf(this.latest));
+      if (this.latest)
+        subscriber.next(this.snapshotOf(this.withLive(this.latest)));
       if (!this.ticks) this.start();
       return () => this.leave(subscriber);
     });
@@ -78,7 +85,39 @@ export class JobFeed {
     this.ticks = this.sources
       .changes(this.jobId)
       .subscribe(() => this.refresh());
+    this.liveTicks = this.sources
+      .live(this.jobId)
+      .subscribe((live) => this.receiveLive(live));
     this.refresh();
+  }
+
+  /** Shows reported progress at once, on the last state read. */
+  private receiveLive(live: LiveProgress): void {
+    this.live = live;
+    if (this.latest && !isFinalStatus(this.latest.status))
+      this.send(this.snapshotOf(this.withLive(this.latest)));
+  }
+
+  /**
+   * The job read, with the progress reported here since its last write: a
+   * read that lands before that write must not take the bar back.
+   */
+  private withLive(job: JobRecord): JobRecord {
+    const live = this.live;
+    if (!live || isFinalStatus(job.status) || job.updatedTime > live.at)
+      return job;
+    return {
+      ...job,
+      progress: live.progress,
+      statusText: live.statusText(),
+      updatedTime: live.at,
+    };
+  }
+
+  private send(snapshot: JobStatusSnapshot): void {
+    if (this.lastSent && !changedVisibly(this.lastSent, snapshot)) return;
+    this.lastSent = snapshot;
+    [...this.subscribers].forEach((subscriber) => subscriber.next(snapshot));
   }
 
   private refresh(): void {
@@ -110,11 +149,7 @@ export class JobFeed {
   private receive(job: JobRecord | null): void {
     if (!job) return this.abort(this.sources.notFound(this.jobId));
     this.latest = job;
-    const snapshot = this.snapshotOf(job);
-    if (!this.lastSent || changedVisibly(this.lastSent, snapshot)) {
-      this.lastSent = snapshot;
-      [...this.subscribers].forEach((subscriber) => subscriber.next(snapshot));
-    }
+    this.send(this.snapshotOf(this.withLive(job)));
     // The last watcher may have left on that snapshot (take(1)).
     if (this.stopped) return;
     if (isFinalStatus(job.status)) {
@@ -163,6 +198,7 @@ export class JobFeed {
     if (this.stopped) return subscribers;
     this.stopped = true;
     this.ticks?.unsubscribe();
+    this.liveTicks?.unsubscribe();
     clearTimeout(this.recheck);
     this.onStop(this);
     return subscribers;

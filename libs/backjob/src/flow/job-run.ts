@@ -5,7 +5,7 @@ import { JobAbortedError } from '../errors/job-aborted.error.js';
 import { JobFailedException } from '../errors/job-failed.exception.js';
 import { JobEndings, type JobEnding } from '../lifecycle/job-lifecycle.js';
 import type { JobProgressChange } from '../storage/job-store.js';
-import type { JobTracker } from '../storage/job-tracker.js';
+import type { JobTracker, LiveProgress } from '../storage/job-tracker.js';
 import { CappedOutput } from '../lifecycle/output-cap.js';
 import { resultToJson, valueToText } from './output-capture.js';
 
@@ -34,6 +34,7 @@ export class JobRun {
   private flushing: Promise<void> | null = null;
   private nextWrite: ReturnType<typeof setTimeout> | undefined;
   private lastWriteAt = 0;
+  private reportedAt = 0;
   private warnedAboutStore = false;
   /** The result as JSON: given to `setResult()`, or else what the action returned. */
   private resultJson: string | undefined;
@@ -87,6 +88,26 @@ export class JobRun {
     if (text !== undefined) this.lastText = String(text);
     this.dirty = true;
     this.schedule();
+    this.reportedAt = Date.now();
+    // Only while someone here watches: the call stays a few microseconds.
+    if (this.tracker.liveProgress.observed)
+      this.tracker.liveProgress.next(this.reported());
+  }
+
+  /** The progress reported since the last write began, for watchers here. */
+  unwrittenProgress(): LiveProgress | undefined {
+    return this.dirty && !this.ended ? this.reported() : undefined;
+  }
+
+  private reported(): LiveProgress {
+    const text = this.lastText;
+    return {
+      id: this.jobId,
+      progress: this.progress,
+      // Given text as of this report; the output is read when shown.
+      statusText: () => text ?? this.output.text(),
+      at: this.reportedAt,
+    };
   }
 
   incrementProgress(amount: number, text?: string): void {

@@ -7,7 +7,7 @@ import {
   type JobEnding,
 } from '../lifecycle/job-lifecycle.js';
 import { JobChangeRelay } from '../feed/job-change.relay.js';
-import { JobTracker } from '../storage/job-tracker.js';
+import { JobTracker, type LiveProgress } from '../storage/job-tracker.js';
 import { JobRun } from './job-run.js';
 
 interface RunningJob {
@@ -53,6 +53,11 @@ export class RunningJobs implements OnModuleDestroy {
   /** How many handlers run here now. */
   get size(): number {
     return this.runs.size;
+  }
+
+  /** What the handler of `jobId` reported here and has not written yet, if it runs here. */
+  unwrittenProgress(jobId: string): LiveProgress | undefined {
+    return this.runs.get(jobId)?.run.unwrittenProgress();
   }
 
   /** Starts the run of a claimed job; `release` drops its worker request. */

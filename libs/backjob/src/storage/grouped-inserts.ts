@@ -1,15 +1,13 @@
 /**
- * Inserts that arrive together are written together: the first one waits
- * for the end of the current turn of the event loop (so a burst of requests
- * read in one turn shares it), and those that arrive while a group is being
- * written form the next group. One multi-row statement costs a database
- * little more than one row; three thousand single ones queue behind each
- * other for seconds.
+ * Inserts that arrive together are written together: one that arrives
+ * while nothing is being written goes at once (a lone `start()` waits for
+ * nothing), and those that arrive while a write is under way form the next
+ * group. One multi-row statement costs a database little more than one
+ * row; three thousand single ones queue behind each other for seconds.
  */
 export class GroupedInserts<T, R> {
   private next: { item: T; settle: Settle<R> }[] = [];
   private writing = false;
-  private scheduled = false;
 
   constructor(
     /** Writes a group, resolving one result per item, in order. */
@@ -22,16 +20,7 @@ export class GroupedInserts<T, R> {
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.next.push({ item, settle: { resolve, reject } });
-      this.schedule();
-    });
-  }
-
-  private schedule(): void {
-    if (this.writing || this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
+      if (!this.writing) void this.flush();
     });
   }
 

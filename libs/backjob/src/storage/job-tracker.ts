@@ -34,6 +34,18 @@ const REFUSED_TEXT_BYTES = 64 * 1024;
 // Ids written per heartbeat statement, so that a long queue never makes one huge statement.
 const TOUCH_BATCH = 500;
 
+/**
+ * Progress that a handler of this instance reported, before it is written
+ * (writes are at most ten a second): watchers here see it at once.
+ */
+export interface LiveProgress {
+  id: string;
+  progress: number;
+  /** The text as it would be written; read only by a watcher. */
+  statusText: () => string;
+  at: number;
+}
+
 /** A job that this instance ended, as it was written. */
 export interface JobEndedEvent {
   id: string;
@@ -53,6 +65,8 @@ export class JobTracker {
   readonly changes = new Subject<string>();
   /** Jobs that this instance ended, as soon as the ending is stored. */
   readonly endings = new Subject<JobEndedEvent>();
+  /** Progress reported by this instance's handlers, as they report it. */
+  readonly liveProgress = new Subject<LiveProgress>();
 
   constructor(
     @Inject(BACKJOB_JOB_STORE) private readonly store: JobStore,
