@@ -150,6 +150,12 @@ class EndListeners {
   }
 }
 
+@Injectable()
+class MistypedListener {
+  @OnJobEnd({ status: 9 as JobStatus })
+  never() {}
+}
+
 function unique(label: string): string {
   return `${label}-${Math.random().toString(36).slice(2, 10)}`;
 }
@@ -455,6 +461,17 @@ describe('the product around a job', () => {
         'the next ending',
       );
     });
+  });
+
+  it('stops the boot on an @OnJobEnd() filter that no job could match, naming the listener', async () => {
+    await expect(
+      createTestApp({
+        controllers: [ProductWorkController],
+        providers: [MistypedListener],
+      }),
+    ).rejects.toThrow(
+      /@OnJobEnd\(\) on MistypedListener.never names status 9, which no job has/,
+    );
   });
 
   describe('logs per job', () => {

@@ -370,6 +370,15 @@ export const jobStillPendingMessage = (id: string, status: string) =>
 export const unstorableResultMessage = (bytes: number, max: number) =>
   `the result (${bytes} bytes as JSON) was not stored: it is larger than maxOutputBytes (${max}). Store large results elsewhere (a file, a table) and return where they are.`;
 
+export const invalidListenerStatusMessage = (
+  listener: string,
+  status: unknown,
+) =>
+  `@OnJobEnd() on ${listener} names status ${inspect(status)}, which no job has: give JobStatus values (e.g. JobStatus.Failed), or leave status out to hear every ending.`;
+
+export const invalidListenerScopeMessage = (listener: string, scope: unknown) =>
+  `@OnJobEnd() on ${listener} names scope ${inspect(scope)}: give the string that start() was given as scope, or leave it out to hear every scope.`;
+
 export const jobEndListenerFailedMessage = (
   listener: string,
   jobId: string,

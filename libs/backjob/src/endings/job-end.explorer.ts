@@ -14,7 +14,8 @@ import {
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import type { JobStatusSnapshot } from '../interfaces/job-status.interface.js';
-import type { JobStatus } from '../lifecycle/job-lifecycle.js';
+import { BackJobConfigurationError } from '../errors/backjob-configuration.error.js';
+import { ALL_STATUSES, type JobStatus } from '../lifecycle/job-lifecycle.js';
 import { JobEndStream } from './job-end.stream.js';
 import { ON_JOB_END, type OnJobEndOptions } from './on-job-end.decorator.js';
 
@@ -89,8 +90,10 @@ export class JobEndExplorer
           handler as (...args: unknown[]) => unknown,
         );
         if (options === undefined) continue;
+        const name = `${instance.constructor.name}.${method}`;
+        checkListenerOptions(name, options);
         listeners.push({
-          name: `${instance.constructor.name}.${method}`,
+          name,
           call: (job) =>
             (handler as (job: JobStatusSnapshot) => unknown).call(
               instance,
@@ -120,6 +123,23 @@ export class JobEndExplorer
     this.calls.add(call);
     void call.finally(() => this.calls.delete(call));
   }
+}
+
+/** Stops the boot on a filter that could never match, rather than never calling the listener. */
+function checkListenerOptions(name: string, options: OnJobEndOptions): void {
+  const statuses =
+    options.status === undefined
+      ? []
+      : ([] as unknown[]).concat(options.status);
+  for (const status of statuses)
+    if (!ALL_STATUSES.includes(status as JobStatus))
+      throw new BackJobConfigurationError(
+        messages.invalidListenerStatusMessage(name, status),
+      );
+  if (options.scope !== undefined && typeof options.scope !== 'string')
+    throw new BackJobConfigurationError(
+      messages.invalidListenerScopeMessage(name, options.scope),
+    );
 }
 
 function filterOf(
