@@ -2,6 +2,7 @@ import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import {
   isFinalStatus,
   isStalled,
+  isRunningStatus,
   lastSignOfLife,
   stallTime,
 } from '../lifecycle/job-lifecycle.js';
@@ -51,6 +52,8 @@ export class JobFeed {
   private liveTicks: Subscription | undefined;
   /** What the handler reported here and the store may not have yet. */
   private live: LiveProgress | undefined;
+  /** True when the last snapshot sent came from such a report. */
+  private lastSentLive = false;
   private recheck: ReturnType<typeof setTimeout> | undefined;
   private reading = false;
   private readAgain = false;
@@ -94,8 +97,8 @@ export class JobFeed {
   /** Shows reported progress at once, on the last state read. */
   private receiveLive(live: LiveProgress): void {
     this.live = live;
-    if (this.latest && !isFinalStatus(this.latest.status))
-      this.send(this.snapshotOf(this.withLive(this.latest)));
+    if (this.latest && isRunningStatus(this.latest.status))
+      this.send(this.snapshotOf(this.withLive(this.latest)), true);
   }
 
   /**
@@ -104,7 +107,9 @@ export class JobFeed {
    */
   private withLive(job: JobRecord): JobRecord {
     const live = this.live;
-    if (!live || isFinalStatus(job.status) || job.updatedTime > live.at)
+    // Not on a read from before the claim: the job shows as running once
+    // the store says so, never as waiting with a reported progress.
+    if (!live || !isRunningStatus(job.status) || job.updatedTime > live.at)
       return job;
     return {
       ...job,
@@ -114,9 +119,26 @@ export class JobFeed {
     };
   }
 
-  private send(snapshot: JobStatusSnapshot): void {
-    if (this.lastSent && !changedVisibly(this.lastSent, snapshot)) return;
+  /**
+   * Sends a snapshot that shows something new. The write of what a live
+   * report already showed differs from it by its time alone: taken in, not
+   * sent again.
+   */
+  private send(snapshot: JobStatusSnapshot, live = false): void {
+    const last = this.lastSent;
+    const writeOfShown =
+      last !== undefined &&
+      this.lastSentLive &&
+      !live &&
+      !changedVisibly(last, { ...snapshot, updatedTime: last.updatedTime });
+    if (writeOfShown) {
+      this.lastSent = snapshot;
+      this.lastSentLive = false;
+      return;
+    }
+    if (last && !changedVisibly(last, snapshot)) return;
     this.lastSent = snapshot;
+    this.lastSentLive = live;
     [...this.subscribers].forEach((subscriber) => subscriber.next(snapshot));
   }
 

@@ -95,6 +95,11 @@ export function isWaitingStatus(status: JobStatus): boolean {
   return WAITING_STATUSES.includes(status);
 }
 
+/** A job whose handler runs: pending, and no longer waiting. */
+export function isRunningStatus(status: JobStatus): boolean {
+  return isPendingStatus(status) && !isWaitingStatus(status);
+}
+
 /** Where an ending starts from: a pending job. Every final status has the same sources. */
 export const ENDABLE_STATUSES = statusesBefore(JobStatus.Failed);
 
