@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { BackJobService } from 'nestjs-backjob';
-import { sleep } from './stats.js';
+import type { BackJobService, JobStatusSnapshot } from 'nestjs-backjob';
+import type { Observable } from 'rxjs';
+import { holdsWithin, sleep, waitUntil } from './stats.js';
 
 /**
  * The update() calls of one job, each with a text that numbers it (`#i`),
@@ -102,4 +103,40 @@ export function visibilityDelays(
     );
   }
   return delays;
+}
+
+/**
+ * Watches `snapshots` while a job makes its update() calls (it starts them
+ * once `go()` is called, and `finished()` gives them once made): the delay of
+ * each call to this watcher, a call never seen counting `giveUpMs` after the
+ * last one.
+ */
+export async function watchedDelays(
+  snapshots: Observable<JobStatusSnapshot>,
+  go: () => void,
+  finished: () => ProgressCalls | undefined,
+  giveUpMs: number,
+): Promise<number[]> {
+  const seen: { at: number; call: number }[] = [];
+  const watching = snapshots.subscribe((snapshot) => {
+    const call = callOf(snapshot.statusText);
+    if (call >= 0) seen.push({ at: performance.now(), call });
+  });
+  try {
+    go();
+    await waitUntil(
+      () => finished() !== undefined,
+      () => 'the job never finished its update() calls',
+    );
+    const { calledAt } = finished()!;
+    const lastCall = calledAt.length - 1;
+    const giveUpAt = calledAt[lastCall] + giveUpMs;
+    await holdsWithin(
+      () => seen.at(-1)?.call === lastCall,
+      giveUpAt - performance.now(),
+    );
+    return visibilityDelays(calledAt, seen, giveUpAt);
+  } finally {
+    watching.unsubscribe();
+  }
 }

@@ -11,12 +11,11 @@ import {
 import type { Sample } from '../figures.js';
 import { JobLedger } from '../ledger.js';
 import {
-  callOf,
   updateAtRate,
-  visibilityDelays,
+  watchedDelays,
   type ProgressCalls,
 } from '../progress-calls.js';
-import { holdsWithin, percentile, waitUntil } from '../stats.js';
+import { percentile, waitUntil } from '../stats.js';
 
 export interface CrossInstanceRun {
   scenario: 'crossInstance';
@@ -66,32 +65,16 @@ export async function crossInstanceScenario(
       () => ledger.distinctRuns === 1,
       () => 'the job never started',
     );
-    const seen: { at: number; call: number }[] = [];
-    const watching = b.watch(id).subscribe((snapshot) => {
-      const call = callOf(snapshot.statusText);
-      if (call >= 0) seen.push({ at: performance.now(), call });
-    });
-    try {
-      go.open();
-      await waitUntil(
-        () => calls !== undefined,
-        () => 'the job never finished its update() calls',
-      );
-      const { calledAt } = calls!;
-      const lastCall = calledAt.length - 1;
-      const giveUpAt = calledAt[lastCall] + GIVE_UP_MS;
-      await holdsWithin(
-        () => seen.at(-1)?.call === lastCall,
-        giveUpAt - performance.now(),
-      );
-      const delays = visibilityDelays(calledAt, seen, giveUpAt);
-      release.open();
-      await done;
-      ledger.assertExactlyOnce(1, 'cross-instance');
-      return [{ figure: 'crossInstanceP99', value: percentile(delays, 99) }];
-    } finally {
-      watching.unsubscribe();
-    }
+    const delays = await watchedDelays(
+      b.watch(id),
+      () => go.open(),
+      () => calls,
+      GIVE_UP_MS,
+    );
+    release.open();
+    await done;
+    ledger.assertExactlyOnce(1, 'cross-instance');
+    return [{ figure: 'crossInstanceP99', value: percentile(delays, 99) }];
   } finally {
     go.open();
     release.open();

@@ -12,12 +12,11 @@ import {
 import type { Sample } from '../figures.js';
 import { JobLedger } from '../ledger.js';
 import {
-  callOf,
   updateSpaced,
-  visibilityDelays,
+  watchedDelays,
   type ProgressCalls,
 } from '../progress-calls.js';
-import { holdsWithin, percentile, waitUntil } from '../stats.js';
+import { percentile, waitUntil } from '../stats.js';
 
 export interface WatchRun {
   scenario: 'watch';
@@ -70,35 +69,19 @@ export async function watchScenario(run: WatchRun): Promise<Sample[]> {
         firsts.push(performance.now() - began);
       }
 
-      const seen: { at: number; call: number }[] = [];
-      const watching = backjob.watch(id).subscribe((snapshot) => {
-        const call = callOf(snapshot.statusText);
-        if (call >= 0) seen.push({ at: performance.now(), call });
-      });
-      try {
-        go.open();
-        await waitUntil(
-          () => calls !== undefined,
-          () => 'the job never finished its update() calls',
-        );
-        const { calledAt } = calls!;
-        const lastCall = calledAt.length - 1;
-        const giveUpAt = calledAt[lastCall] + GIVE_UP_MS;
-        await holdsWithin(
-          () => seen.at(-1)?.call === lastCall,
-          giveUpAt - performance.now(),
-        );
-        const delays = visibilityDelays(calledAt, seen, giveUpAt);
-        release.open();
-        await done;
-        ledger.assertExactlyOnce(1, 'watch()');
-        return [
-          { figure: 'watchFirstP50', value: percentile(firsts, 50) },
-          { figure: 'watchChangeP99', value: percentile(delays, 99) },
-        ];
-      } finally {
-        watching.unsubscribe();
-      }
+      const delays = await watchedDelays(
+        backjob.watch(id),
+        () => go.open(),
+        () => calls,
+        GIVE_UP_MS,
+      );
+      release.open();
+      await done;
+      ledger.assertExactlyOnce(1, 'watch()');
+      return [
+        { figure: 'watchFirstP50', value: percentile(firsts, 50) },
+        { figure: 'watchChangeP99', value: percentile(delays, 99) },
+      ];
     } finally {
       go.open();
       release.open();
