@@ -10,9 +10,6 @@ export const BACKJOB_JOB_STORE = 'BACKJOB_JOB_STORE';
 /** Injection token of the TypeORM repository of the job table, when `useDb`. */
 export const BACKJOB_JOB_REPOSITORY = 'BACKJOB_JOB_REPOSITORY';
 
-/** Metadata key set by `@BackgroundWorker()`. */
-export const BACKGROUND_WORKER_METADATA = 'backjob:background_worker';
-
 /** Request header that carries the signed token of an internal request. */
 export const BACKJOB_TOKEN_HEADER = 'x-backjob-token';
 

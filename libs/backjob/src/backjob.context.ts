@@ -10,8 +10,9 @@ export interface BackJobRequestState {
   run?: JobRun;
 }
 
-// One store for the whole process: the interceptor enters it for each request
-// and every BackJobService call reads it, wherever it is made.
+// One store for the whole process: the middleware enters it for requests
+// that carry something to forward and for worker requests, and every
+// BackJobService call reads it, wherever it is made.
 const storage = new AsyncLocalStorage<BackJobRequestState>();
 
 /** The request context, provided to DI and reachable statically. */

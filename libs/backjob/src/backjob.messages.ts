@@ -165,6 +165,12 @@ export const longTextRefusedReason = (error: unknown) =>
 export const finalWriteFailedMessage = (jobId: string, error: unknown) =>
   `BackJob could not store the final status of job ${jobId}: ${describeError(error)}. Its monitor or the timeout sweep will end it.`;
 
+export const claimFailedMessage = (jobId: string, error: unknown) =>
+  `BackJob could not claim job ${jobId} for its worker request: ${describeError(error)}. Its monitor fails it with this answer.`;
+
+export const endNotStoredMessage = (jobId: string, error: unknown) =>
+  `BackJob could not store the final status of job ${jobId}: ${describeError(error)}. Its monitor ends it from the worker's answer, or the sweep does after errorTimeout.`;
+
 export const monitorCrashedMessage = (jobId: string, error: unknown) =>
   `BackJob's monitor of job ${jobId} stopped on an error: ${describeError(error)}`;
 

@@ -1,11 +1,7 @@
-import {
-  Module,
-  RequestMethod,
-  type MiddlewareConsumer,
-  type NestModule,
-} from '@nestjs/common';
+import { Module, type NestModule } from '@nestjs/common';
 import { ConfigurableBackJobModule } from './backjob.module-definition.js';
-import { SelfCheckMiddleware } from './flow/self-check.middleware.js';
+import { InternalRequestHandler } from './flow/internal-request.handler.js';
+import { HttpPlatform } from './platform/http-platform.js';
 
 /**
  * Turns controller actions into background jobs with progress.
@@ -23,11 +19,19 @@ export class BackJobModule
   extends ConfigurableBackJobModule
   implements NestModule
 {
-  // The self-check pings the root of the app (below its global prefix),
-  // and only there does the middleware run: every other GET skips it.
-  configure(consumer: MiddlewareConsumer): void {
-    consumer
-      .apply(SelfCheckMiddleware)
-      .forRoutes({ path: '/', method: RequestMethod.GET });
+  constructor(
+    private readonly platform: HttpPlatform,
+    private readonly requests: InternalRequestHandler,
+  ) {
+    super();
+  }
+
+  // Called while Nest sets up middleware, before it registers the routes
+  // (and never for an app without an HTTP server): every route may be
+  // started as a job, and any may call start().
+  configure(): void {
+    this.platform.beforeRoutes((request, response, next) =>
+      this.requests.handle(request, response, next),
+    );
   }
 }

@@ -1,5 +1,5 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
-import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
+import { DiscoveryModule } from '@nestjs/core';
 import {
   getDataSourceToken,
   getRepositoryToken,
@@ -13,7 +13,6 @@ import {
   BACKJOB_MODULE_OPTIONS,
   BACKJOB_RESOLVED_OPTIONS,
 } from './backjob.constants.js';
-import { BackJobInterceptor } from './backjob.interceptor.js';
 import {
   BACKJOB_DEFAULTS,
   resolveBackJobOptions,
@@ -34,7 +33,7 @@ import { JobQueue } from './flow/job-queue.js';
 import { JobWorker } from './flow/job-worker.js';
 import { RunningJobs } from './flow/running-jobs.js';
 import { RequestSigner } from './flow/request-signer.js';
-import { SelfCheckMiddleware } from './flow/self-check.middleware.js';
+import { InternalRequestHandler } from './flow/internal-request.handler.js';
 import { SelfCheckService } from './flow/self-check.service.js';
 import { SelfHttpClient } from './flow/self-http.client.js';
 import { HttpPlatform } from './platform/http-platform.js';
@@ -73,12 +72,7 @@ export function defineBackJobModule(
       ...coreProviders(extras),
       ...storage.flatMap((part) => part.providers),
     ],
-    exports: [
-      BackJobService,
-      BackJobInterceptor,
-      BackJobContext,
-      BACKJOB_RESOLVED_OPTIONS,
-    ],
+    exports: [BackJobService, BackJobContext, BACKJOB_RESOLVED_OPTIONS],
   };
 }
 
@@ -127,14 +121,8 @@ function coreProviders(extras: BackJobModuleExtras): Provider[] {
     JobChangeRelay,
     JobFeedService,
     SelfCheckService,
-    SelfCheckMiddleware,
+    InternalRequestHandler,
     BackJobService,
-    BackJobInterceptor,
-    {
-      provide: APP_INTERCEPTOR,
-      useFactory: (interceptor: BackJobInterceptor) => interceptor,
-      inject: [BackJobInterceptor],
-    },
   ];
 }
 

@@ -2,10 +2,11 @@
 export { BackJobModule } from './backjob.module.js';
 /** Start jobs, read them, and report progress from inside them. */
 export { BackJobService } from './backjob.service.js';
-/** The global interceptor that runs internal requests; registered by the module. */
-export { BackJobInterceptor } from './backjob.interceptor.js';
-/** Marks a handler that may only run as a background job. */
-export { BackgroundWorker } from './decorators/background-worker.decorator.js';
+/** Marks a background action: the handler's own value or exception ends its job. */
+export {
+  BackgroundWorker,
+  type BackgroundWorkerOptions,
+} from './decorators/background-worker.decorator.js';
 /** Calls a provider's method with each job that this instance ends, and which endings it hears. */
 export {
   OnJobEnd,

@@ -21,6 +21,7 @@ import {
 import { JobTracker } from '../storage/job-tracker.js';
 import type { NormalizedJobRequest } from './job-request.normalizer.js';
 import { RequestSigner } from './request-signer.js';
+import { answerEnding } from './route-answer.js';
 import { unsharedKeyReason } from './unknown-key.js';
 import { SelfHttpClient, type SelfResponse } from './self-http.client.js';
 
@@ -207,10 +208,7 @@ function endingOf(response: SelfResponse, url: string): WorkerOutcome {
   if (response.headers[BACKJOB_CLAIM_HEADER] === 'taken') return 'done';
   // The worker stored the final status itself.
   if (response.headers[BACKJOB_SETTLED_HEADER] !== undefined) return 'done';
-  if (response.status >= 200 && response.status < 300)
-    return () => JobEndings.completed(response.body);
-  const reason =
-    unsharedKeyReason(response, 'worker', url) ??
-    messages.workerFailedMessage(url, response.status, response.body);
-  return (output) => JobEndings.failed(output, reason);
+  const unshared = unsharedKeyReason(response, 'worker', url);
+  if (unshared) return (output) => JobEndings.failed(output, unshared);
+  return answerEnding(response.status, response.body, url);
 }

@@ -8,6 +8,7 @@ import type { JobProgressChange } from '../storage/job-store.js';
 import type { JobTracker, LiveProgress } from '../storage/job-tracker.js';
 import { CappedOutput } from '../lifecycle/output-cap.js';
 import { resultToJson, valueToText } from './output-capture.js';
+import { answerEnding } from './route-answer.js';
 
 /** The least time between two progress writes of one job: at most ten a second. */
 export const PROGRESS_WRITE_INTERVAL_MS = 100;
@@ -42,11 +43,13 @@ export class JobRun {
   private readonly aborter = new AbortController();
   private settle!: () => void;
   /**
-   * What the handler itself returned (its last value) or threw, recorded
-   * inside the app's interceptors by `HandlerOutcomeInterceptor`; unset for
-   * a handler those interceptors never reached.
+   * Set by `JobOutcomeInterceptor`: the handler's own value or exception
+   * settles the job. Unset (an unmarked route, a guard's refusal), the
+   * route's answer does.
    */
-  handlerOutcome: { value: unknown } | { error: unknown } | undefined;
+  settlesInHandler = false;
+  /** Called once the worker request stored the ending, while its answer can still say so. */
+  onSettled: () => void = () => undefined;
   /** Resolves once the action has returned or thrown and its ending was written (or fenced off). */
   readonly done = new Promise<void>((resolve) => (this.settle = resolve));
 
@@ -180,6 +183,7 @@ export class JobRun {
   async settleSuccess(): Promise<void> {
     try {
       await this.finish();
+      this.onSettled();
     } finally {
       this.settle();
     }
@@ -195,6 +199,38 @@ export class JobRun {
       await this.end(
         JobEndings.failed(this.finalText(), reason, this.resultJson),
       );
+      this.onSettled();
+    } finally {
+      this.settle();
+    }
+  }
+
+  /**
+   * The route answered `status` without its handler settling the job: the
+   * answer (all the route sent, ending with `lastChunk`) ends it, by the
+   * rule the monitor applies to an answer (`answerEnding`). Resolves with
+   * the ending when this one was stored, null when the job had ended.
+   */
+  async settleAnswer(
+    status: number,
+    lastChunk: string,
+    url: string,
+  ): Promise<JobEnding | null> {
+    try {
+      const progressText = this.lastText ?? '';
+      this.write(lastChunk);
+      const ending = answerEnding(
+        status,
+        this.output.text(),
+        url,
+      )(progressText);
+      const withResult =
+        this.resultJson === undefined
+          ? ending
+          : { result: this.resultJson, ...ending };
+      const stored = await this.end(withResult);
+      this.onSettled();
+      return stored ? withResult : null;
     } finally {
       this.settle();
     }
@@ -216,15 +252,15 @@ export class JobRun {
     return this.output.text() || this.lastText || '';
   }
 
-  /** Writes the ending, with the last progress reported when it sets none. */
-  private async end(ending: JobEnding): Promise<void> {
-    if (this.ended) return;
+  /** Writes the ending, with the last progress reported when it sets none. True when it was stored. */
+  private async end(ending: JobEnding): Promise<boolean> {
+    if (this.ended) return false;
     this.ended = true;
     this.stopWriting();
     await this.flushing;
     const progress =
       ending.progress ?? (this.reportedProgress ? this.progress : undefined);
-    await this.tracker.end(this.jobId, { ...ending, progress });
+    return this.tracker.end(this.jobId, { ...ending, progress });
   }
 
   /**

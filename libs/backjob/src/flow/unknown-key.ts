@@ -1,4 +1,4 @@
-import { ForbiddenException, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import {
   BACKJOB_LOGGER_CONTEXT,
   BACKJOB_UNKNOWN_KEY_HEADER,
@@ -22,23 +22,6 @@ export function unknownKeyOf(
   const keyId = signer.unknownKeyId(token, phase);
   if (keyId !== null) logger.warn(messages.unknownKeyLogMessage(keyId));
   return keyId;
-}
-
-/**
- * Refuses (403) an internal request signed with a key this instance does
- * not have, with a header that lets its sender tell this from any other
- * 403 and name the cause (`unsharedKeyReason`). Does nothing for any other
- * request. The self-check's ping gets the same answer from its middleware.
- */
-export function refuseUnknownKey(
-  signer: RequestSigner,
-  token: unknown,
-  setHeader: (name: string, value: string) => void,
-): void {
-  const keyId = unknownKeyOf(signer, token);
-  if (keyId === null) return;
-  setHeader(BACKJOB_UNKNOWN_KEY_HEADER, keyId);
-  throw new ForbiddenException(messages.unknownKeyRefusal());
 }
 
 /** Why `response` refused a request of `phase`, when it was for its key; else `null`. */

@@ -141,8 +141,10 @@ export interface BackJobModuleOptions {
   /**
    * Seconds within which an internal request must be answered: the monitor
    * request's acknowledgement (so `start()` never hangs on a base URL that
-   * does not answer), and the worker request's claim of its job. A job
-   * whose request is not answered in time fails "no answer in N s".
+   * does not answer), and the worker request's claim of its job, made as
+   * the request reaches the app, before its guards (from then on, a route
+   * that hangs is ended by `errorTimeout`). A job whose request is not
+   * answered in time fails "no answer in N s".
    *
    * Default: `10`.
    */

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { teeNodeResponse, type PlatformDialect } from './platform-dialect.js';
+import type { PlatformDialect } from './platform-dialect.js';
 
 /** Express's request and response are the Node ones, extended. */
 export const expressDialect: PlatformDialect = {
@@ -12,7 +12,7 @@ export const expressDialect: PlatformDialect = {
     };
     return originalUrl ?? url ?? '';
   },
-  // `res.send()` and `res.json()` end through `res.end()` too.
-  captureWrites: (response, onText, includeEnd) =>
-    teeNodeResponse(response as ServerResponse, onText, includeEnd),
+  // A plain app.use(): after the body parsers Nest registers first, before
+  // the routes; no path to match.
+  beforeRoutes: (adapter, handler) => adapter.use(handler),
 };

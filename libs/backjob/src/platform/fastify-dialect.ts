@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { valueToText } from '../flow/output-capture.js';
-import { teeNodeResponse, type PlatformDialect } from './platform-dialect.js';
+import type { PlatformDialect } from './platform-dialect.js';
 
 /** The parts of Fastify's request and reply the dialect reads. */
 interface FastifyRequestLike {
@@ -9,7 +8,16 @@ interface FastifyRequestLike {
 }
 interface FastifyReplyLike {
   raw: ServerResponse;
-  send(payload?: unknown): unknown;
+}
+interface FastifyLike {
+  addHook(
+    name: 'onRequest',
+    hook: (
+      request: { raw: IncomingMessage },
+      reply: FastifyReplyLike,
+      done: () => void,
+    ) => void,
+  ): unknown;
 }
 
 /**
@@ -30,19 +38,15 @@ export const fastifyDialect: PlatformDialect = {
       raw.originalUrl ?? raw.url ?? (request as FastifyRequestLike).url ?? ''
     );
   },
-  captureWrites: (response, onText, includeEnd) => {
-    const reply = response as FastifyReplyLike;
-    // Once `reply.send()` is called, what reaches the Node response is
-    // Fastify's serialisation of its payload: the payload itself is the
-    // output (of a `@Res()` handler), or Nest's return value, captured by
-    // the interceptor. Before it, writes to `reply.raw` are the handler's.
-    let sending = false;
-    const send = reply.send;
-    reply.send = function (this: FastifyReplyLike, payload?: unknown) {
-      if (!sending && includeEnd) onText(valueToText(payload));
-      sending = true;
-      return send.call(this, payload);
-    };
-    teeNodeResponse(reply.raw, onText, includeEnd, () => !sending);
-  },
+  // A hook of Fastify's own, not a Nest middleware: that would bring
+  // @fastify/middie and its path matching to every request. The context a
+  // handler enters here holds through the body parser and the route. The
+  // hook returns nothing: Fastify would take a returned promise for an
+  // async hook and go on a second time when it settles.
+  beforeRoutes: (adapter, handler) =>
+    adapter
+      .getInstance<FastifyLike>()
+      .addHook('onRequest', (request, reply, done) => {
+        handler(request.raw, reply.raw, () => done());
+      }),
 };

@@ -1,11 +1,16 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost, type AbstractHttpAdapter } from '@nestjs/core';
+import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as messages from '../backjob.messages.js';
 import { expressDialect } from './express-dialect.js';
 import { fastifyDialect } from './fastify-dialect.js';
-import type { PlatformDialect } from './platform-dialect.js';
+import {
+  tapNodeResponse,
+  type AnswerTap,
+  type PlatformDialect,
+  type RequestHandler,
+} from './platform-dialect.js';
 
 const DIALECTS: Record<string, PlatformDialect> = {
   express: expressDialect,
@@ -24,13 +29,12 @@ export interface ServerAddress {
  * (Express or Fastify): every read and write of a request, a response or
  * the app's server goes through here, so that the flow never calls a
  * method of a platform's own objects. Requests and responses are the
- * platform's (what `switchToHttp()` gives), or in a middleware the Node
- * ones; both are accepted.
+ * Node ones a middleware gets, or the platform's (what `switchToHttp()`
+ * gives); both are accepted.
  */
 @Injectable()
 export class HttpPlatform implements OnModuleInit {
-  private chosen:
-    { adapter: AbstractHttpAdapter; dialect: PlatformDialect } | undefined;
+  private chosen: PlatformDialect | undefined;
 
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
@@ -59,48 +63,52 @@ export class HttpPlatform implements OnModuleInit {
     this.dialect.rawRequest(request).socket?.destroy();
   }
 
+  /**
+   * Sets a header of a response not yet sent. On the Node response: a
+   * middleware has no other, and a platform's reply merges it when it sends.
+   */
   setHeader(response: object, name: string, value: string): void {
-    this.adapter.setHeader(response, name, value);
+    const raw = this.dialect.rawResponse(response);
+    if (!raw.headersSent) raw.setHeader(name, value);
   }
 
-  setStatus(response: object, status: number): void {
-    this.adapter.status(response, status);
-  }
-
-  headersSent(response: object): boolean {
-    return this.adapter.isHeadersSent(response);
-  }
-
-  /** Ends the response with `body` as JSON, for handlers that Nest will not answer for (`@Res()`). */
-  endWithJson(response: object, status: number, body: object): void {
-    this.adapter.setHeader(response, 'content-type', 'application/json');
-    this.adapter.reply(response, body, status);
+  /** The status the response has (or is about to be sent with). */
+  responseStatus(response: object): number {
+    return this.dialect.rawResponse(response).statusCode;
   }
 
   /**
-   * Ends a response before any route ran (in a middleware), with no body.
-   * A middleware gets the Node response on Fastify, so this writes to the
-   * Node response on both platforms.
+   * Ends a response before any route ran (in a middleware), with `body` as
+   * JSON when given.
    */
   endEarly(
     response: object,
     status: number,
     headers: Record<string, string>,
+    body?: object,
   ): void {
     const raw = this.dialect.rawResponse(response);
     raw.statusCode = status;
     for (const [name, value] of Object.entries(headers))
       raw.setHeader(name, value);
-    raw.end();
+    if (body === undefined) return void raw.end();
+    raw.setHeader('content-type', 'application/json; charset=utf-8');
+    raw.end(JSON.stringify(body));
   }
 
-  /** See `PlatformDialect.captureWrites`. */
-  captureWrites(
-    response: object,
-    onText: (text: string) => void,
-    includeEnd: boolean,
-  ): void {
-    this.dialect.captureWrites(response, onText, includeEnd);
+  /**
+   * Has `handler` see every request of the app first, before its routes
+   * and the middleware of its modules (after Express's body parsers, before
+   * Fastify's). Call it from a module's `configure()`: Nest registers the
+   * routes right after.
+   */
+  beforeRoutes(handler: RequestHandler): void {
+    this.dialect.beforeRoutes(this.adapterHost.httpAdapter, handler);
+  }
+
+  /** See `tapNodeResponse`. */
+  tapAnswer(response: object, tap: AnswerTap): void {
+    tapNodeResponse(this.dialect.rawResponse(response), tap);
   }
 
   /** True once the app's server listens; false without an HTTP server (a bare application context). */
@@ -132,12 +140,8 @@ export class HttpPlatform implements OnModuleInit {
     return this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
   }
 
-  private get adapter(): AbstractHttpAdapter {
-    return this.choose().adapter;
-  }
-
   private get dialect(): PlatformDialect {
-    return this.choose().dialect;
+    return this.choose();
   }
 
   // Chosen at init or the first request, not at construction: in a testing
@@ -150,6 +154,6 @@ export class HttpPlatform implements OnModuleInit {
     const dialect = DIALECTS[type];
     if (!dialect)
       throw new Error(messages.unsupportedPlatformMessage(String(type)));
-    return (this.chosen = { adapter, dialect });
+    return (this.chosen = dialect);
   }
 }

@@ -1,10 +1,11 @@
+import type { AbstractHttpAdapter } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { chunkToText } from '../flow/output-capture.js';
 
 /**
  * What differs between Express and Fastify, for the little the request flow
- * needs: where the Node request and response are, the path a request was
- * sent to, and how a handler's writes reach the socket. Everything else
+ * needs: where the Node request and response are, and the path a request
+ * was sent to. Everything else
  * goes through Nest's own adapter (`HttpAdapterHost.httpAdapter`).
  */
 export interface PlatformDialect {
@@ -14,29 +15,35 @@ export interface PlatformDialect {
   rawResponse(response: object): ServerResponse;
   /** The URL the request was sent to, query included, before any router cut a prefix off. */
   requestUrl(request: object): string;
+  /** Calls `handler` with every request, before the app's routes: see `HttpPlatform.beforeRoutes`. */
+  beforeRoutes(adapter: AbstractHttpAdapter, handler: RequestHandler): void;
+}
+
+/** Sees a request first; calls `next` to let the app handle it, or answers it itself. */
+export type RequestHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  next: () => void,
+) => void;
+
+/** What a response tap is told of what the route sends. */
+export interface AnswerTap {
+  /** A chunk written before the end. */
+  write(text: string): void;
   /**
-   * Passes what the handler writes to the response to `onText`. The end of
-   * the response is read only when `includeEnd` (the handler sends the
-   * response itself, `@Res()`); otherwise it carries Nest's serialised return
-   * value, which the interceptor captures as a value.
+   * The response ends, with `text` as its last chunk (often all of it).
+   * A promise holds the end back until it settles: what it stores is then
+   * done before the answer reaches the caller.
    */
-  captureWrites(
-    response: object,
-    onText: (text: string) => void,
-    includeEnd: boolean,
-  ): void;
+  end(text: string): Promise<void> | undefined;
 }
 
 /**
- * Wraps the Node response's `write` (and `end`, when `includeEnd`) so that
- * each chunk also goes to `onText`, while `capturing()` holds.
+ * Wraps the Node response's `write` and `end` so that each chunk also goes
+ * to `tap`. Both platforms end through the Node response: Express's
+ * `send()`, Fastify's serialised payload, a piped stream.
  */
-export function teeNodeResponse(
-  raw: ServerResponse,
-  onText: (text: string) => void,
-  includeEnd: boolean,
-  capturing: () => boolean = () => true,
-): void {
+export function tapNodeResponse(raw: ServerResponse, tap: AnswerTap): void {
   const write = raw.write;
   const end = raw.end;
   raw.write = function (
@@ -44,24 +51,27 @@ export function teeNodeResponse(
     chunk: unknown,
     ...rest: unknown[]
   ) {
-    if (capturing()) onText(chunkToText(chunk));
+    tap.write(chunkToText(chunk));
     return (write as (...args: unknown[]) => boolean).call(
       this,
       chunk,
       ...rest,
     );
   } as ServerResponse['write'];
-  if (!includeEnd) return;
   raw.end = function (
     this: ServerResponse,
     chunk?: unknown,
     ...rest: unknown[]
   ) {
-    if (capturing() && typeof chunk !== 'function') onText(chunkToText(chunk));
-    return (end as (...args: unknown[]) => ServerResponse).call(
-      this,
-      chunk,
-      ...rest,
-    );
+    const endNow = () =>
+      (end as (...args: unknown[]) => ServerResponse).call(
+        this,
+        chunk,
+        ...rest,
+      );
+    const held = tap.end(typeof chunk === 'function' ? '' : chunkToText(chunk));
+    if (!held) return endNow();
+    void held.finally(endNow);
+    return this;
   } as ServerResponse['end'];
 }
