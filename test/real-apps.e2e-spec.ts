@@ -134,8 +134,7 @@ class ReportsController {
     return { answer: 42 };
   }
 
-  // Decorators apply from the bottom: this interceptor runs inside
-  // @BackgroundWorker()'s, so the job sees what it made of the value.
+  // An interceptor on the handler itself maps the answer, not the job.
   @Get('mapped-here')
   @UseInterceptors(DataInterceptor)
   @BackgroundWorker()
@@ -468,11 +467,13 @@ describe('what real apps have around a route', () => {
     },
   );
 
-  it('an interceptor on the handler, listed above @BackgroundWorker(): its value is the output', async () => {
+  it("an interceptor on the handler itself maps the answer: the job's output is still the handler's own value", async () => {
     t = await createTestApp({ controllers: [ReportsController] });
     const id = await t.backjob.start('reports/mapped-here');
     const done = await waitForJob(t.backjob, id);
-    expect(JSON.parse(done.statusText)).toEqual({ data: { answer: 42 } });
+    expect(JSON.parse(done.statusText)).toEqual({ answer: 42 });
+    const direct = await fetch(`${t.url}/reports/mapped-here`);
+    expect(direct.status).toBe(403);
   });
 
   it('a global interceptor that turns errors into answers: the job still fails', async () => {

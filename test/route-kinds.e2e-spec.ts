@@ -2,12 +2,16 @@ import {
   Controller,
   ForbiddenException,
   Get,
+  Injectable,
   Query,
   Res,
+  SetMetadata,
   UseGuards,
   type CanActivate,
+  type ExecutionContext,
 } from '@nestjs/common';
-import { ApplicationConfig } from '@nestjs/core';
+import { INTERCEPTORS_METADATA } from '@nestjs/common/constants.js';
+import { ApplicationConfig, Reflector } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import { BackgroundWorker, BackJobService, JobStatus } from 'nestjs-backjob';
 import { RecordingLogger } from './fixtures/boot.js';
@@ -75,13 +79,51 @@ class DirectOrJobController {
   }
 }
 
+/** Lets a request through only when its handler carries `tier` metadata. */
+@Injectable()
+class TierGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+  canActivate(context: ExecutionContext): boolean {
+    return this.reflector.get('tier', context.getHandler()) === 'gold';
+  }
+}
+
+class BaseExportsController {
+  @Get('inherited')
+  inherited() {
+    return 'inherited';
+  }
+}
+
+/** Marked as a whole: every route, inherited ones too; a method's own mark wins. */
+@Controller('marked')
+@BackgroundWorker()
+class MarkedController extends BaseExportsController {
+  @Get('one')
+  one() {
+    throw new Error('one failed: the quota is used up');
+  }
+
+  @Get('tiered')
+  @BackgroundWorker({ allowDirectCalls: true })
+  @UseGuards(TierGuard)
+  @SetMetadata('tier', 'gold')
+  tiered() {
+    return 'tiered';
+  }
+}
+
 describe('any route can be started as a job', () => {
   let t: TestApp;
   // Crashes and refusals below are provoked on purpose: their logs go here.
   const logger = new RecordingLogger();
   beforeAll(async () => {
     t = await createTestApp({
-      controllers: [PlainRoutesController, DirectOrJobController],
+      controllers: [
+        PlainRoutesController,
+        DirectOrJobController,
+        MarkedController,
+      ],
       logger,
     });
   });
@@ -165,9 +207,35 @@ describe('any route can be started as a job', () => {
     });
   });
 
-  it('adds no global interceptor: routes that are not jobs skip Nest’s interceptor pipeline', () => {
+  it('@BackgroundWorker() on a controller marks each route, inherited ones too; a method’s own mark wins', async () => {
+    for (const path of ['one', 'inherited'])
+      expect((await fetch(`${t.url}/marked/${path}`)).status).toBe(403);
+    expect(
+      await waitForJob(t.backjob, await t.backjob.start('marked/one')),
+    ).toMatchObject({
+      status: JobStatus.Failed,
+      statusText: 'one failed: the quota is used up',
+    });
+    expect(
+      await waitForJob(t.backjob, await t.backjob.start('marked/inherited')),
+    ).toMatchObject({ status: JobStatus.Completed, statusText: 'inherited' });
+    // The guard reads metadata set below the mark, on the handler Nest calls.
+    const direct = await fetch(`${t.url}/marked/tiered`);
+    expect(direct.status).toBe(200);
+    expect(await direct.text()).toBe('tiered');
+  });
+
+  it('adds no interceptor: neither a global one nor one on marked handlers', () => {
     const config = t.app.get(ApplicationConfig);
     expect(config.getGlobalInterceptors()).toHaveLength(0);
     expect(config.getGlobalRequestInterceptors()).toHaveLength(0);
+    for (const handler of [
+      DirectOrJobController.prototype.export,
+      MarkedController.prototype.one,
+      MarkedController.prototype.tiered,
+    ])
+      expect(
+        Reflect.getMetadata(INTERCEPTORS_METADATA, handler),
+      ).toBeUndefined();
   });
 });

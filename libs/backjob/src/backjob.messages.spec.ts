@@ -3,7 +3,7 @@ import {
   ForbiddenException,
   HttpException,
 } from '@nestjs/common';
-import { describeError } from './backjob.messages.js';
+import { answeredMessage, describeError } from './backjob.messages.js';
 
 describe('describeError', () => {
   it('keeps a string, and says what a throw without a value was', () => {
@@ -53,5 +53,34 @@ describe('describeError', () => {
 
   it('cuts a very long reason', () => {
     expect(describeError('x'.repeat(5000))).toHaveLength(2001);
+  });
+});
+
+describe('answeredMessage', () => {
+  it("reads Nest's answer to an error as the sentence of its exception", () => {
+    const validation = JSON.stringify({
+      message: ['name should not be empty', 'email must be an email'],
+      error: 'Bad Request',
+      statusCode: 400,
+    });
+    expect(answeredMessage(400, validation)).toBe(
+      'it was answered 400: Bad Request: name should not be empty; email must be an email',
+    );
+    expect(
+      answeredMessage(
+        500,
+        '{"statusCode":500,"message":"Internal server error"}',
+      ),
+    ).toBe('it was answered 500: Internal server error');
+  });
+
+  it('shows any other answer as it came, cut at 2,000 characters', () => {
+    expect(answeredMessage(500, '{"error":"Something went wrong"}')).toBe(
+      'it was answered 500: {"error":"Something went wrong"}',
+    );
+    expect(answeredMessage(502, 'x'.repeat(3000))).toHaveLength(
+      'it was answered 502: '.length + 2000,
+    );
+    expect(answeredMessage(204, '')).toBe('it was answered 204');
   });
 });

@@ -111,8 +111,33 @@ export const monitorUnreachableMessage = (url: string, why: string) =>
 export const monitorRefusedMessage = (url: string, answer: string) =>
   `The job's monitor request to ${url} was not accepted: ${answer}. Check that the route exists and that its guards and middleware accept the caller (withUserCookies: false runs it anonymously).`;
 
-export const answeredMessage = (status: number, body: string) =>
-  `it was answered ${status}${body ? `: ${body.slice(0, 2000)}` : ''}`;
+export const answeredMessage = (status: number, body: string) => {
+  const shown = nestErrorAnswerText(body) ?? body.slice(0, 2000);
+  return `it was answered ${status}${shown ? `: ${shown}` : ''}`;
+};
+
+/**
+ * Nest's answer to an error (`{ statusCode, message, error? }`, from a
+ * guard, a pipe, an exception) as the sentence its exception would give:
+ * "Bad Request: name should not be empty; email must be an email".
+ */
+function nestErrorAnswerText(body: string): string | undefined {
+  if (!body.startsWith('{')) return undefined;
+  let answer: unknown;
+  try {
+    answer = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (
+    !answer ||
+    typeof answer !== 'object' ||
+    typeof (answer as { statusCode?: unknown }).statusCode !== 'number'
+  )
+    return undefined;
+  const { title, detail } = errorResponseParts(answer);
+  return detail ? joinTitle(title, detail) : undefined;
+}
 
 export const workerFailedMessage = (
   url: string,
@@ -334,6 +359,16 @@ function httpExceptionText(error: Error): string | undefined {
     return undefined;
   const response: unknown = getResponse.call(error);
   if (!response || typeof response !== 'object') return undefined;
+  const { title, detail } = errorResponseParts(response);
+  if (!detail || detail === error.message) return undefined;
+  return joinTitle(title, detail);
+}
+
+/** The `message` (one or many) and `error` of an HttpException's response, or of Nest's answer. */
+function errorResponseParts(response: object): {
+  title?: string;
+  detail?: string;
+} {
   const { message, error: title } = response as {
     message?: unknown;
     error?: unknown;
@@ -343,9 +378,11 @@ function httpExceptionText(error: Error): string | undefined {
     : typeof message === 'string'
       ? message
       : undefined;
-  if (!detail || detail === error.message) return undefined;
-  return typeof title === 'string' && title ? `${title}: ${detail}` : detail;
+  return { title: typeof title === 'string' ? title : undefined, detail };
 }
+
+const joinTitle = (title: string | undefined, detail: string) =>
+  title ? `${title}: ${detail}` : detail;
 export const jobStoreUnavailableMessage = (error: unknown) =>
   `BackJob could not reach its cache, the only place it keeps jobs (useDb: false): ${describeError(error)}. Check that the cache server, e.g. Redis, is running and reachable from this instance, or raise cacheTimeout if it is only slow.`;
 

@@ -43,7 +43,7 @@ export class JobRun {
   private readonly aborter = new AbortController();
   private settle!: () => void;
   /**
-   * Set by `JobOutcomeInterceptor`: the handler's own value or exception
+   * Set by `callBackgroundHandler`: the handler's own value or exception
    * settles the job. Unset (an unmarked route, a guard's refusal), the
    * route's answer does.
    */

@@ -20,7 +20,7 @@ import { SelfHttpClient } from './self-http.client.js';
  * claimed once (Started → InProgress, atomically: a replayed or doubled
  * worker request gets 409 and runs nothing), then the route runs in the
  * job's context, so that `update()`, `signal()` and friends apply to it.
- * The job ends when the handler returns or throws (`JobOutcomeInterceptor`,
+ * The job ends when the handler returns or throws (`callBackgroundHandler`,
  * on routes marked `@BackgroundWorker()`), or else by the route's answer,
  * stored before the answer leaves. A shutting-down instance claims
  * nothing: the job is left to its monitor.
