@@ -136,8 +136,14 @@ describe('a job from start() to its end (SQLite)', () => {
   it('clamps progress to 0..100 and accepts update() without arguments', async () => {
     const high = await t.backjob.start(['work/clamp', { p: 150 }]);
     const low = await t.backjob.start(['work/clamp', { p: -20 }]);
-    expect((await waitForJob(t.backjob, high)).statusText).toBe('100');
-    expect((await waitForJob(t.backjob, low)).statusText).toBe('0');
+    expect(await waitForJob(t.backjob, high)).toMatchObject({
+      status: JobStatus.Failed,
+      progress: 100,
+    });
+    expect(await waitForJob(t.backjob, low)).toMatchObject({
+      status: JobStatus.Failed,
+      progress: 0,
+    });
   });
 
   it('incrementProgress() adds to the progress', async () => {

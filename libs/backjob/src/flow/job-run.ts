@@ -34,7 +34,12 @@ export class JobRun {
   private reportedProgress = false;
   private flushing: Promise<void> | null = null;
   private nextWrite: ReturnType<typeof setTimeout> | undefined;
-  private lastWriteAt = 0;
+  /**
+   * The claim that made this run wrote the row: the first progress waits
+   * out the interval like any other, so that a job that ends within it
+   * writes none (its ending stores the last one).
+   */
+  private lastWriteAt = Date.now();
   private reportedAt = 0;
   private warnedAboutStore = false;
   /** The result as JSON: given to `setResult()`, or else what the action returned. */
