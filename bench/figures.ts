@@ -14,6 +14,16 @@ export const FIGURES = {
     unit: '×',
     digits: 2,
   },
+  routeCpu: {
+    label: 'plain GET route: server CPU per request',
+    unit: 'µs',
+    digits: 1,
+  },
+  routeCpuRatio: {
+    label: 'plain GET route: CPU of the app without BackJob vs with',
+    unit: '×',
+    digits: 2,
+  },
   updateCallP99: { label: 'update() call p99', unit: 'µs', digits: 1 },
   updateWrites: {
     label: 'store writes of one job at 1,000 update()/s',

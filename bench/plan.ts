@@ -148,7 +148,7 @@ export function planRound(quick: boolean): Run[] {
           })),
           warmupMs: quick ? 50 : 500,
           windowMs: 250,
-          windows: quick ? 2 : 10,
+          windows: quick ? 4 : 10,
         },
       ],
     },

@@ -16,6 +16,13 @@ class HelloController {
   hello(): string {
     return 'hello';
   }
+
+  /** The process's CPU time so far (µs), read before and after each turn. */
+  @Get('cpu')
+  cpu(): string {
+    const { user, system } = process.cpuUsage();
+    return String(user + system);
+  }
 }
 
 const store = await prepareStore('sqlite');
@@ -31,7 +38,7 @@ try {
     await store.remove();
     process.exit(0);
   });
-  process.send!({ url: `${url}/hello` });
+  process.send!({ url: `${url}/hello`, cpuUrl: `${url}/cpu` });
 } catch (error) {
   await store.remove();
   throw error;

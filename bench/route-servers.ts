@@ -1,11 +1,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import type { Platform } from './apps/bench-app.js';
+import type { LoadedServer } from './http-load.js';
 import type { Run } from './plan.js';
 
-/** A running route server (route-server.ts): its process and the URL of its GET route. */
-export interface RouteServer {
+/** A running route server (route-server.ts): its process, the URL of its GET route and of its CPU time. */
+export interface RouteServer extends LoadedServer {
   proc: ChildProcess;
-  url: string;
 }
 
 /** Forks one route server and resolves once it listens. */
@@ -20,7 +20,7 @@ export function startRouteServer(
       [platform, withBackJob ? 'with' : 'without'],
       { env },
     );
-    proc.once('message', (m: { url: string }) => resolve({ proc, url: m.url }));
+    proc.once('message', (m: LoadedServer) => resolve({ proc, ...m }));
     proc.once('error', reject);
     proc.once('exit', (code) =>
       reject(
@@ -68,7 +68,11 @@ export async function startRouteServers(
   for (const result of results)
     if (result.status === 'rejected') throw result.reason;
   pairs.forEach((pair, i) => {
-    pair.withUrl = started[2 * i].url;
-    pair.withoutUrl = started[2 * i + 1].url;
+    const [withServer, withoutServer] = [started[2 * i], started[2 * i + 1]];
+    pair.withServer = { url: withServer.url, cpuUrl: withServer.cpuUrl };
+    pair.withoutServer = {
+      url: withoutServer.url,
+      cpuUrl: withoutServer.cpuUrl,
+    };
   });
 }

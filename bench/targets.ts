@@ -78,6 +78,13 @@ export const TARGETS: Target[] = [
   })),
   // A route that is not a job: ≥ 0.95× the app without BackJob.
   ...onEveryPlatform('sqlite', { figure: 'routeRatio', op: '>=', value: 0.95 }),
+  // The same, from the servers' CPU time per request: what throughput
+  // measures, without the scheduling noise of a shared machine.
+  ...onEveryPlatform('sqlite', {
+    figure: 'routeCpuRatio',
+    op: '>=',
+    value: 0.95,
+  }),
   // update() at 1,000 calls a second.
   { system: sqlite, figure: 'updateCallP99', op: '<=', value: 20 },
   { system: sqlite, figure: 'updateWrites', op: '<=', value: 10 },

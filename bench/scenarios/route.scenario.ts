@@ -1,6 +1,6 @@
 import type { Platform } from '../apps/bench-app.js';
 import type { Sample } from '../figures.js';
-import { measureAlternating } from '../http-load.js';
+import { measureAlternating, type LoadedServer } from '../http-load.js';
 
 export interface RouteRun {
   scenario: 'route';
@@ -12,8 +12,8 @@ export interface RouteRun {
     platform: Platform;
     withSystem: string;
     withoutSystem: string;
-    withUrl?: string;
-    withoutUrl?: string;
+    withServer?: LoadedServer;
+    withoutServer?: LoadedServer;
   }[];
   warmupMs: number;
   windowMs: number;
@@ -25,28 +25,47 @@ export interface RouteRun {
  * app (TypeORM on SQLite, ScheduleModule) with and without BackJobModule,
  * on each platform, each a server process of its own, loaded in
  * alternating turns (see measureAlternating). Each ratio is taken on the
- * same turns.
+ * same turns: of the answers per second, and (less swayed by what else
+ * the machine runs) of the servers' CPU time per answer.
  */
 export async function routeScenario(run: RouteRun): Promise<Sample[]> {
-  const urls = run.pairs.flatMap((pair) => [pair.withUrl, pair.withoutUrl]);
-  if (urls.some((url) => url === undefined))
+  const servers = run.pairs.flatMap((pair) => [
+    pair.withServer,
+    pair.withoutServer,
+  ]);
+  if (servers.some((server) => server === undefined))
     throw new Error('The route servers were not started: run `npm run bench`.');
-  const rates = await measureAlternating({
-    urls: urls as string[],
+  const results = await measureAlternating({
+    servers: servers as LoadedServer[],
     connections: 50,
     warmupMs: run.warmupMs,
     windowMs: run.windowMs,
     windows: run.windows,
   });
   return run.pairs.flatMap((pair, i) => {
-    const [withRate, withoutRate] = [rates[2 * i], rates[2 * i + 1]];
+    const [withBackJob, without] = [results[2 * i], results[2 * i + 1]];
     return [
-      { system: pair.withSystem, figure: 'routeRate', value: withRate },
-      { system: pair.withoutSystem, figure: 'routeRate', value: withoutRate },
+      { system: pair.withSystem, figure: 'routeRate', value: withBackJob.rate },
+      { system: pair.withoutSystem, figure: 'routeRate', value: without.rate },
       {
         system: pair.withSystem,
         figure: 'routeRatio',
-        value: withRate / withoutRate,
+        value: withBackJob.rate / without.rate,
+      },
+      {
+        system: pair.withSystem,
+        figure: 'routeCpu',
+        value: withBackJob.cpuPerRequest,
+      },
+      {
+        system: pair.withoutSystem,
+        figure: 'routeCpu',
+        value: without.cpuPerRequest,
+      },
+      {
+        system: pair.withSystem,
+        figure: 'routeCpuRatio',
+        value: without.cpuPerRequest / withBackJob.cpuPerRequest,
       },
     ] satisfies Sample[];
   });
