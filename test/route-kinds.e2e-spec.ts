@@ -3,8 +3,13 @@ import {
   ForbiddenException,
   Get,
   Injectable,
+  Module,
   Query,
+  Req,
   Res,
+  type MiddlewareConsumer,
+  type NestMiddleware,
+  type NestModule,
   SetMetadata,
   UseGuards,
   type CanActivate,
@@ -15,6 +20,7 @@ import { ApplicationConfig, Reflector } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
 import { BackgroundWorker, BackJobService, JobStatus } from 'nestjs-backjob';
 import { RecordingLogger } from './fixtures/boot.js';
+import { currentTestPlatform } from './fixtures/test-platform.js';
 import { gates } from './fixtures/gated-work.controller.js';
 import {
   createTestApp,
@@ -113,6 +119,32 @@ class MarkedController extends BaseExportsController {
   }
 }
 
+/** An app's own Nest middleware: it notes which job, if any, the request runs. */
+@Injectable()
+class JobNoteMiddleware implements NestMiddleware {
+  constructor(private readonly backjob: BackJobService) {}
+  use(request: { jobSeen?: string }, _: unknown, next: () => void) {
+    request.jobSeen = this.backjob.currentJobId() ?? 'none';
+    next();
+  }
+}
+
+@Controller('noted')
+class NotedController {
+  @Get()
+  @BackgroundWorker({ allowDirectCalls: true })
+  noted(@Req() request: { jobSeen?: string; raw?: { jobSeen?: string } }) {
+    return `seen by the middleware: ${request.jobSeen ?? request.raw?.jobSeen}`;
+  }
+}
+
+@Module({ controllers: [NotedController], providers: [JobNoteMiddleware] })
+class NotedModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JobNoteMiddleware).forRoutes(NotedController);
+  }
+}
+
 describe('any route can be started as a job', () => {
   let t: TestApp;
   // Crashes and refusals below are provoked on purpose: their logs go here.
@@ -124,6 +156,7 @@ describe('any route can be started as a job', () => {
         DirectOrJobController,
         MarkedController,
       ],
+      imports: [{ module: NotedModule }],
       logger,
     });
   });
@@ -223,6 +256,29 @@ describe('any route can be started as a job', () => {
     const direct = await fetch(`${t.url}/marked/tiered`);
     expect(direct.status).toBe(200);
     expect(await direct.text()).toBe('tiered');
+  });
+
+  // On Fastify, Nest runs the app's middleware in @fastify/middie's hook,
+  // which Nest registers before any module's: it sees the request before
+  // BackJob does (as it did the interceptor before), and outside the job.
+  it.runIf(currentTestPlatform() === 'express')(
+    "the app's own middleware runs inside the job's context, and without one on a direct call",
+    async () => {
+      const id = await t.backjob.start('noted');
+      expect(await waitForJob(t.backjob, id)).toMatchObject({
+        status: JobStatus.Completed,
+        statusText: `seen by the middleware: ${id}`,
+      });
+      expect(await (await fetch(`${t.url}/noted`)).text()).toBe(
+        'seen by the middleware: none',
+      );
+    },
+  );
+
+  it('a route with its own middleware runs as a job on every platform', async () => {
+    expect(
+      await waitForJob(t.backjob, await t.backjob.start('noted')),
+    ).toMatchObject({ status: JobStatus.Completed });
   });
 
   it('adds no interceptor: neither a global one nor one on marked handlers', () => {
