@@ -4,8 +4,8 @@ import { chunkToText } from '../flow/output-capture.js';
 
 /**
  * What differs between Express and Fastify, for the little the request flow
- * needs: where the Node request and response are, and the path a request
- * was sent to. Everything else
+ * needs: where the Node request and response are, the path a request was
+ * sent to, and how to see every request before the routes. Everything else
  * goes through Nest's own adapter (`HttpAdapterHost.httpAdapter`).
  */
 export interface PlatformDialect {
@@ -71,7 +71,8 @@ export function tapNodeResponse(raw: ServerResponse, tap: AnswerTap): void {
       );
     const held = tap.end(typeof chunk === 'function' ? '' : chunkToText(chunk));
     if (!held) return endNow();
-    void held.finally(endNow);
+    // Ends even if what was held failed: an answer is never left open.
+    void held.then(endNow, endNow);
     return this;
   } as ServerResponse['end'];
 }
