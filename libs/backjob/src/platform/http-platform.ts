@@ -29,8 +29,8 @@ export interface ServerAddress {
  * (Express or Fastify): every read and write of a request, a response or
  * the app's server goes through here, so that the flow never calls a
  * method of a platform's own objects. Requests and responses are the
- * Node ones a middleware gets, or the platform's (what `switchToHttp()`
- * gives); both are accepted.
+ * Node ones (what `beforeRoutes` hands its handler), or the platform's (what
+ * `switchToHttp()` gives); both are accepted.
  */
 @Injectable()
 export class HttpPlatform implements OnModuleInit {
@@ -64,8 +64,9 @@ export class HttpPlatform implements OnModuleInit {
   }
 
   /**
-   * Sets a header of a response not yet sent. On the Node response: a
-   * middleware has no other, and a platform's reply merges it when it sends.
+   * Sets a header of a response not yet sent. On the Node response: the
+   * handler before the routes has no other, and a platform's reply merges
+   * it when it sends.
    */
   setHeader(response: object, name: string, value: string): void {
     const raw = this.dialect.rawResponse(response);
@@ -78,8 +79,8 @@ export class HttpPlatform implements OnModuleInit {
   }
 
   /**
-   * Ends a response before any route ran (in a middleware), with `body` as
-   * JSON when given.
+   * Ends a response before any route ran (from the handler before the
+   * routes), with `body` as JSON when given.
    */
   endEarly(
     response: object,
