@@ -43,10 +43,17 @@ export function scriptedRoute(seq: number, at: number): string {
   return `bench/scripted/${seq}/${at}`;
 }
 
-/** The providers a ScriptedJobController needs, given the scenario's ledger and script. */
-export function scriptedJobProviders(ledger: JobLedger, script: JobScript) {
-  return [
-    { provide: JobLedger, useValue: ledger },
-    { provide: JobScript, useValue: script },
-  ];
+/**
+ * The controller and providers of an app whose one route runs the
+ * scenario's `script`, recording each run in `ledger`: spread into
+ * `createBenchApp()`'s options.
+ */
+export function scriptedJobApp(ledger: JobLedger, script: JobScript) {
+  return {
+    controllers: [ScriptedJobController],
+    providers: [
+      { provide: JobLedger, useValue: ledger },
+      { provide: JobScript, useValue: script },
+    ],
+  };
 }

@@ -14,8 +14,7 @@ import { createBenchApp, type Platform } from '../apps/bench-app.js';
 import { prepareStore } from '../apps/bench-store.js';
 import {
   JobScript,
-  ScriptedJobController,
-  scriptedJobProviders,
+  scriptedJobApp,
   scriptedRoute,
 } from '../apps/scripted-job.controller.js';
 import { JobLedger } from '../ledger.js';
@@ -57,8 +56,7 @@ const ledger = new JobLedger();
 const { app, backjob } = await createBenchApp({
   store,
   platform,
-  controllers: [ScriptedJobController],
-  providers: scriptedJobProviders(ledger, new JobScript()),
+  ...scriptedJobApp(ledger, new JobScript()),
 });
 try {
   let seq = 0;

@@ -4,8 +4,7 @@ import { prepareStore } from '../apps/bench-store.js';
 import { endedCounts } from '../apps/job-rows.js';
 import {
   JobScript,
-  ScriptedJobController,
-  scriptedJobProviders,
+  scriptedJobApp,
   scriptedRoute,
 } from '../apps/scripted-job.controller.js';
 import type { Sample } from '../figures.js';
@@ -33,8 +32,7 @@ export async function burstScenario(run: BurstRun): Promise<Sample[]> {
     const { app, backjob, dataSource } = await createBenchApp({
       store,
       platform: 'express',
-      controllers: [ScriptedJobController],
-      providers: scriptedJobProviders(ledger, script),
+      ...scriptedJobApp(ledger, script),
     });
     try {
       const latencies: number[] = [];

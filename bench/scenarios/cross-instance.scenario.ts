@@ -4,8 +4,7 @@ import { prepareStore } from '../apps/bench-store.js';
 import { Gate } from '../apps/gate.js';
 import {
   JobScript,
-  ScriptedJobController,
-  scriptedJobProviders,
+  scriptedJobApp,
   scriptedRoute,
 } from '../apps/scripted-job.controller.js';
 import type { Sample } from '../figures.js';
@@ -53,8 +52,7 @@ export async function crossInstanceScenario(
         await createBenchApp({
           store,
           platform: 'express',
-          controllers: [ScriptedJobController],
-          providers: scriptedJobProviders(ledger, script),
+          ...scriptedJobApp(ledger, script),
           dataSourceName: `instance${i}`,
         }),
       );

@@ -5,8 +5,7 @@ import { Gate } from '../apps/gate.js';
 import { endedCounts } from '../apps/job-rows.js';
 import {
   JobScript,
-  ScriptedJobController,
-  scriptedJobProviders,
+  scriptedJobApp,
   scriptedRoute,
 } from '../apps/scripted-job.controller.js';
 import type { Sample } from '../figures.js';
@@ -45,8 +44,7 @@ export async function memoryScenario(run: MemoryRun): Promise<Sample[]> {
     const { app, backjob, dataSource } = await createBenchApp({
       store,
       platform: 'express',
-      controllers: [ScriptedJobController],
-      providers: scriptedJobProviders(ledger, script),
+      ...scriptedJobApp(ledger, script),
       backjob: { maxConcurrentJobs: run.jobs },
     });
     try {

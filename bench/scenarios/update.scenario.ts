@@ -5,8 +5,7 @@ import { Gate } from '../apps/gate.js';
 import { storedProgress } from '../apps/job-rows.js';
 import {
   JobScript,
-  ScriptedJobController,
-  scriptedJobProviders,
+  scriptedJobApp,
   scriptedRoute,
 } from '../apps/scripted-job.controller.js';
 import type { Sample } from '../figures.js';
@@ -49,8 +48,7 @@ export async function updateScenario(run: UpdateRun): Promise<Sample[]> {
     const { app, backjob, dataSource } = await createBenchApp({
       store,
       platform: 'express',
-      controllers: [ScriptedJobController],
-      providers: scriptedJobProviders(ledger, script),
+      ...scriptedJobApp(ledger, script),
     });
     try {
       const done = ledger.whenDone(0);

@@ -5,8 +5,7 @@ import { prepareStore } from '../apps/bench-store.js';
 import { Gate } from '../apps/gate.js';
 import {
   JobScript,
-  ScriptedJobController,
-  scriptedJobProviders,
+  scriptedJobApp,
   scriptedRoute,
 } from '../apps/scripted-job.controller.js';
 import type { Sample } from '../figures.js';
@@ -51,8 +50,7 @@ export async function watchScenario(run: WatchRun): Promise<Sample[]> {
     const { app, backjob } = await createBenchApp({
       store,
       platform: 'express',
-      controllers: [ScriptedJobController],
-      providers: scriptedJobProviders(ledger, script),
+      ...scriptedJobApp(ledger, script),
     });
     try {
       const done = ledger.whenDone(0);
