@@ -25,8 +25,8 @@ export interface RouteRun {
  * app (TypeORM on SQLite, ScheduleModule) with and without BackJobModule,
  * on each platform, each a server process of its own, loaded in
  * alternating turns (see measureAlternating). Each ratio is taken on the
- * same turns: of the answers per second, and (less swayed by what else
- * the machine runs) of the servers' CPU time per answer.
+ * same turns: of the answers per second, and (meant to be less swayed by
+ * what else the machine runs) of the servers' CPU time per answer.
  */
 export async function routeScenario(run: RouteRun): Promise<Sample[]> {
   const servers = run.pairs.flatMap((pair) => [
