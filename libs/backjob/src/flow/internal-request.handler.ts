@@ -1,5 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  ServerResponse,
+} from 'node:http';
 import { BackJobContext } from '../backjob.context.js';
 import {
   BACKJOB_ACK_HEADER,
@@ -65,7 +69,7 @@ export class InternalRequestHandler {
           [BACKJOB_ACK_HEADER]: internal.jobId,
         });
       if (internal?.phase === 'monitor')
-        return this.acknowledgeMonitor(internal.jobId, request, response);
+        return this.acknowledgeMonitor(internal.jobId, headers, response);
       if (internal?.phase === 'worker')
         return void this.worker.run(internal.jobId, request, response, next);
       const keyId = unknownKeyOf(this.signer, token);
@@ -84,7 +88,7 @@ export class InternalRequestHandler {
 
   private acknowledgeMonitor(
     jobId: string,
-    request: IncomingMessage,
+    headers: IncomingHttpHeaders,
     response: ServerResponse,
   ): void {
     if (this.instance.shuttingDown)
@@ -94,10 +98,7 @@ export class InternalRequestHandler {
         {},
         { statusCode: 503, message: messages.shuttingDownMessage() },
       );
-    this.queue.admitFromMonitorRequest(
-      jobId,
-      this.platform.requestHeaders(request),
-    );
+    this.queue.admitFromMonitorRequest(jobId, headers);
     this.platform.endEarly(
       response,
       202,
