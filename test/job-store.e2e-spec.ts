@@ -4,6 +4,7 @@ import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import {
   BackJobConfigurationError,
   BackJobModule,
@@ -54,6 +55,19 @@ function newJob(overrides: Partial<JobRecord> = {}): JobRecord {
 }
 
 const storeOf = (t: TestApp) => t.app.get<JobStore>(BACKJOB_JOB_STORE);
+
+/**
+ * Counts the statements the app's PostgreSQL data source runs from now on
+ * (each takes a query runner); undefined on the other stores, which write
+ * claims and ends one by one.
+ */
+function statementCounter(t: TestApp, store: TestAppStore) {
+  if (!store.startsWith('postgres')) return undefined;
+  const spy = vi.spyOn(t.app.get(DataSource), 'createQueryRunner');
+  return Object.assign(() => spy.mock.calls.length, {
+    stop: () => spy.mockRestore(),
+  });
+}
 const count = (results: boolean[]) => results.filter(Boolean).length;
 
 // The project's store; on SQLite also the cache-manager memory cache alone
@@ -145,6 +159,45 @@ describe.each(stores)('the job store on %s', (store) => {
       ),
     ).toBe(false);
     expect(await jobs.find(job.id)).toEqual(ended);
+  });
+
+  it('claims and ends many jobs at once, each with its own ending, and on PostgreSQL in a few statements', async () => {
+    const many = Array.from({ length: 30 }, (_, i) => newJob({ progress: i }));
+    await Promise.all(many.map((job) => jobs.insert(job)));
+    const statements = statementCounter(t, store);
+    const claims = await Promise.all([
+      ...many.map((job) => jobs.claim(job.id, Date.now())),
+      jobs.claim(many[0].id, Date.now()),
+    ]);
+    expect(claims).toEqual([...many.map(() => true), false]);
+    const endingOf = (i: number): JobEnding =>
+      i % 2
+        ? { status: JobStatus.Failed, statusText: `failed ${i}` }
+        : {
+            status: JobStatus.Completed,
+            statusText: `done ${i}`,
+            progress: 100,
+            result: JSON.stringify({ i }),
+          };
+    const ends = await Promise.all(
+      many.map((job, i) => jobs.end(job.id, endingOf(i), Date.now())),
+    );
+    expect(count(ends)).toBe(many.length);
+    const written = statements?.();
+    statements?.stop();
+    const stored = await Promise.all(many.map((job) => jobs.find(job.id)));
+    stored.forEach((job, i) =>
+      expect(job).toMatchObject({
+        ...endingOf(i),
+        // An ending without progress or a result keeps the job's own.
+        progress: i % 2 ? i : 100,
+        result: i % 2 ? null : JSON.stringify({ i }),
+        mergeKey: null,
+      }),
+    );
+    // One claim and one end each go alone while nothing is written; the
+    // rest arrive meanwhile and go together (61 statements one by one).
+    if (written !== undefined) expect(written).toBeLessThan(10);
   });
 
   it('stores progress that repeats itself within one millisecond', async () => {

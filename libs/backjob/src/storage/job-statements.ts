@@ -16,11 +16,49 @@ import type {
   JobRecord,
 } from './job-store.js';
 import {
+  columnType,
   JOB_COLUMNS,
   jobColumn,
   recordOfRow,
   toColumnValue,
 } from './job-table.schema.js';
+
+// What an ending writes: each column, the ending's value it takes, and
+// whether a missing value keeps the job's own (an ending without progress
+// or a result keeps what the job had).
+const ENDING_SET: readonly {
+  column: keyof JobRecord;
+  value: (write: JobEndWrite) => unknown;
+  keepsOwn?: boolean;
+}[] = [
+  { column: 'status', value: (write) => write.ending.status },
+  { column: 'statusText', value: (write) => write.ending.statusText },
+  {
+    column: 'progress',
+    value: (write) => write.ending.progress ?? null,
+    keepsOwn: true,
+  },
+  {
+    column: 'result',
+    value: (write) => write.ending.result ?? null,
+    keepsOwn: true,
+  },
+  { column: 'endTime', value: (write) => write.now },
+  { column: 'updatedTime', value: (write) => write.now },
+];
+
+/** One job's ending as the store writes it. */
+export interface JobEndWrite {
+  id: string;
+  ending: JobEnding;
+  now: number;
+}
+
+/** One job's claim as the store writes it. */
+export interface JobClaimWrite {
+  id: string;
+  now: number;
+}
 
 /** What a statement did: its rows, or how many rows it changed. */
 export interface StatementResult {
@@ -44,9 +82,19 @@ export class JobStatements {
   readonly findStale: string;
   readonly countsAll: string;
   readonly countsInScope: string;
+  /**
+   * Whether claims and ends that arrive together are written by one
+   * statement (`claimMany`, `endMany`): on PostgreSQL, where each statement
+   * is a round trip and a commit that waits for its WAL flush. SQLite's
+   * statements run in the process and finish before the next one arrives;
+   * MySQL's UPDATE cannot say which rows it changed.
+   */
+  readonly updatesInGroups: boolean;
   private readonly columns: string;
   private readonly progressStatements = new Map<string, string>();
   private readonly insertStatements = new Map<number, string>();
+  private claimManyStatement: string | undefined;
+  private endManyStatement: string | undefined;
   private readonly table: string;
   private readonly escape: (name: string) => string;
   private readonly placeholder: (index: number) => string;
@@ -80,10 +128,8 @@ export class JobStatements {
     this.find = `SELECT ${columns.join(', ')} FROM ${this.table} WHERE ${id} = ${p(1)}`;
     this.findByMergeKey = `SELECT ${id} FROM ${this.table} WHERE ${column('mergeKey')} = ${p(1)}`;
     this.claim = `UPDATE ${this.table} SET ${status} = ${JobStatus.InProgress}, ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${CLAIMABLE_STATUSES})`;
-    this.end =
-      `UPDATE ${this.table} SET ${status} = ${p(1)}, ${column('statusText')} = ${p(2)}, ${column('progress')} = COALESCE(${p(3)}, ${column('progress')}), ` +
-      `${column('result')} = COALESCE(${p(4)}, ${column('result')}), ${column('endTime')} = ${p(5)}, ${updated} = ${p(6)}, ${column('mergeKey')} = NULL ` +
-      `WHERE ${id} = ${p(7)} AND ${status} IN (${ENDABLE_STATUSES})`;
+    this.end = `UPDATE ${this.table} SET ${this.endingSet((_, i) => p(i + 1), column)} WHERE ${id} = ${p(ENDING_SET.length + 1)} AND ${status} IN (${ENDABLE_STATUSES})`;
+    this.updatesInGroups = dataSource.options.type === 'postgres';
     this.countsAll = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} GROUP BY ${status}`;
     this.countsInScope = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} WHERE ${column('scope')} = ${p(1)} GROUP BY ${status}`;
     this.takeOver = `UPDATE ${this.table} SET ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${WAITING_STATUSES}) AND ${this.silentSince(3)}`;
@@ -111,16 +157,88 @@ export class JobStatements {
     );
   }
 
-  endValues(id: string, ending: JobEnding, now: number): unknown[] {
+  endValues(write: JobEndWrite): unknown[] {
+    return [...ENDING_SET.map((entry) => entry.value(write)), write.id];
+  }
+
+  /**
+   * One UPDATE of many jobs' claims (PostgreSQL, see `updatesInGroups`), and
+   * its values; it returns the ids of the jobs it claimed.
+   */
+  claimMany(claims: readonly JobClaimWrite[]): [string, unknown[]] {
+    this.claimManyStatement ??= this.groupUpdate(
+      ['id', 'updatedTime'],
+      `${this.escape(jobColumn('status').name)} = ${JobStatus.InProgress}, ${this.escape(jobColumn('updatedTime').name)} = v.${this.escape(jobColumn('updatedTime').name)}`,
+      CLAIMABLE_STATUSES,
+    );
     return [
-      ending.status,
-      ending.statusText,
-      ending.progress ?? null,
-      ending.result ?? null,
-      now,
-      now,
-      id,
+      this.claimManyStatement,
+      [claims.map((claim) => claim.id), claims.map((claim) => claim.now)],
     ];
+  }
+
+  /**
+   * One UPDATE of many jobs' endings (PostgreSQL, see `updatesInGroups`),
+   * and its values; it returns the ids of the jobs it ended.
+   */
+  endMany(ends: readonly JobEndWrite[]): [string, unknown[]] {
+    this.endManyStatement ??= this.groupUpdate(
+      ['id', ...ENDING_SET.map((entry) => entry.column)],
+      this.endingSet(
+        (entry) => `v.${this.escape(jobColumn(entry.column).name)}`,
+        (property) => `${this.table}.${this.escape(jobColumn(property).name)}`,
+      ),
+      ENDABLE_STATUSES,
+    );
+    return [
+      this.endManyStatement,
+      [
+        ends.map((end) => end.id),
+        ...ENDING_SET.map((entry) => ends.map((end) => entry.value(end))),
+      ],
+    ];
+  }
+
+  /**
+   * The assignments of an ending, from where each of its values comes, and
+   * how the job's own value is named. The merge key is freed: an identical
+   * request starts a new job.
+   */
+  private endingSet(
+    value: (entry: (typeof ENDING_SET)[number], index: number) => string,
+    own: (property: keyof JobRecord) => string,
+  ): string {
+    const assignments = ENDING_SET.map((entry, i) => {
+      const taken = value(entry, i);
+      return `${this.escape(jobColumn(entry.column).name)} = ${entry.keepsOwn ? `COALESCE(${taken}, ${own(entry.column)})` : taken}`;
+    });
+    assignments.push(`${this.escape(jobColumn('mergeKey').name)} = NULL`);
+    return assignments.join(', ');
+  }
+
+  /**
+   * An UPDATE of the jobs whose rows `unnest()` makes of one array per
+   * column (one statement text whatever the group's size), from `statuses`
+   * only, that returns the ids it changed.
+   */
+  private groupUpdate(
+    properties: (keyof JobRecord)[],
+    set: string,
+    statuses: readonly JobStatus[],
+  ): string {
+    const arrays = properties.map(
+      (property, i) =>
+        `${this.placeholder(i + 1)}::${columnType(jobColumn(property), 'postgres')}[]`,
+    );
+    const names = properties.map((property) =>
+      this.escape(jobColumn(property).name),
+    );
+    const id = `${this.table}.${this.escape(jobColumn('id').name)}`;
+    const status = `${this.table}.${this.escape(jobColumn('status').name)}`;
+    return (
+      `UPDATE ${this.table} SET ${set} FROM unnest(${arrays.join(', ')}) AS v(${names.join(', ')}) ` +
+      `WHERE ${id} = v.${names[0]} AND ${status} IN (${statuses}) RETURNING ${id} AS id`
+    );
   }
 
   /** The SELECT of a page of `list()`, newest first, and its values. */

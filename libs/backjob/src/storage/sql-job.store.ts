@@ -4,8 +4,12 @@ import {
   type JobEnding,
   type RetentionRule,
 } from '../lifecycle/job-lifecycle.js';
-import { GroupedInserts } from './grouped-inserts.js';
-import { JobStatements } from './job-statements.js';
+import { GroupedWrites } from './grouped-writes.js';
+import {
+  JobStatements,
+  type JobClaimWrite,
+  type JobEndWrite,
+} from './job-statements.js';
 import {
   JobStore,
   type JobListQuery,
@@ -19,23 +23,58 @@ const TOUCH_BATCH = 500;
 // Rows per grouped INSERT: with every column a parameter, far below every
 // driver's limit (SQLite's 32,766, PostgreSQL's and MySQL's 65,535).
 const INSERT_GROUP = 200;
+// Jobs per grouped claim or end (arrays, not parameters: no limit there),
+// and the characters of text a grouped end carries at most: one statement of
+// outputs near maxOutputBytes each would hold them all in memory at once.
+const UPDATE_GROUP = 200;
+const END_GROUP_TEXT = 4 * 1024 * 1024;
 
 /** Jobs in the app's database through TypeORM (SQLite, PostgreSQL, MySQL/MariaDB). */
 export class SqlJobStore extends JobStore {
   private readonly statements: JobStatements;
-  private readonly inserts: GroupedInserts<
+  private readonly inserts: GroupedWrites<
     JobRecord,
     { id: string; merged: boolean }
   >;
+  private readonly writeClaim: (claim: JobClaimWrite) => Promise<boolean>;
+  private readonly writeEnd: (end: JobEndWrite) => Promise<boolean>;
 
   constructor(dataSource: DataSource, tableName: string) {
     super();
-    this.statements = new JobStatements(dataSource, tableName);
-    this.inserts = new GroupedInserts(
-      (jobs) => this.insertAll(jobs),
-      (job) => this.insertOne(job),
-      INSERT_GROUP,
-    );
+    const statements = new JobStatements(dataSource, tableName);
+    this.statements = statements;
+    this.inserts = new GroupedWrites({
+      writeGroup: (jobs) => this.insertAll(jobs),
+      writeOne: (job) => this.insertOne(job),
+      maxItems: INSERT_GROUP,
+    });
+    const claimOne = (claim: JobClaimWrite) =>
+      this.changedOne(statements.claim, [claim.now, claim.id]);
+    const endOne = (end: JobEndWrite) =>
+      this.changedOne(statements.end, statements.endValues(end));
+    if (!statements.updatesInGroups) {
+      this.writeClaim = claimOne;
+      this.writeEnd = endOne;
+      return;
+    }
+    const claims = new GroupedWrites({
+      writeGroup: (group: JobClaimWrite[]) =>
+        this.changedOfGroup(group, statements.claimMany(group)),
+      writeOne: claimOne,
+      maxItems: UPDATE_GROUP,
+      keyOf: (claim) => claim.id,
+    });
+    const ends = new GroupedWrites({
+      writeGroup: (group: JobEndWrite[]) =>
+        this.changedOfGroup(group, statements.endMany(group)),
+      writeOne: endOne,
+      maxItems: UPDATE_GROUP,
+      keyOf: (end) => end.id,
+      weightOf: (end) => end.ending.statusText.length,
+      maxWeight: END_GROUP_TEXT,
+    });
+    this.writeClaim = (claim) => claims.add(claim);
+    this.writeEnd = (end) => ends.add(end);
   }
 
   insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
@@ -72,8 +111,8 @@ export class SqlJobStore extends JobStore {
     return records.length > 0 ? this.statements.toRecord(records[0]) : null;
   }
 
-  async claim(id: string, now: number): Promise<boolean> {
-    return this.changedOne(this.statements.claim, [now, id]);
+  claim(id: string, now: number): Promise<boolean> {
+    return this.writeClaim({ id, now });
   }
 
   async saveProgress(
@@ -91,10 +130,7 @@ export class SqlJobStore extends JobStore {
   }
 
   end(id: string, ending: JobEnding, now: number): Promise<boolean> {
-    return this.changedOne(
-      this.statements.end,
-      this.statements.endValues(id, ending, now),
-    );
+    return this.writeEnd({ id, ending, now });
   }
 
   async touchWaiting(ids: readonly string[], time: number): Promise<void> {
@@ -149,6 +185,16 @@ export class SqlJobStore extends JobStore {
 
   private async changedOne(sql: string, values: unknown[]): Promise<boolean> {
     return (await this.statements.run(sql, values)).affected === 1;
+  }
+
+  /** Which jobs of `group` a grouped UPDATE changed, from the ids it returned. */
+  private async changedOfGroup(
+    group: readonly { id: string }[],
+    [sql, values]: [string, unknown[]],
+  ): Promise<boolean[]> {
+    const { records } = await this.statements.run(sql, values);
+    const changed = new Set(records.map((row) => String(row.id)));
+    return group.map((write) => changed.has(write.id));
   }
 }
 
