@@ -57,12 +57,13 @@ function newJob(overrides: Partial<JobRecord> = {}): JobRecord {
 const storeOf = (t: TestApp) => t.app.get<JobStore>(BACKJOB_JOB_STORE);
 
 /**
- * Counts the statements the app's PostgreSQL data source runs from now on
- * (each takes a query runner); undefined on the other stores, which write
- * claims and ends one by one.
+ * Counts the statements the app's PostgreSQL or SQLite data source runs
+ * from now on (each takes a query runner); undefined on the other stores:
+ * MariaDB writes claims and ends one by one, the cache alone has no SQL.
  */
 function statementCounter(t: TestApp, store: TestAppStore) {
-  if (!store.startsWith('postgres')) return undefined;
+  if (!store.startsWith('postgres') && !store.startsWith('sqlite'))
+    return undefined;
   const spy = vi.spyOn(t.app.get(DataSource), 'createQueryRunner');
   return Object.assign(() => spy.mock.calls.length, {
     stop: () => spy.mockRestore(),
@@ -161,7 +162,7 @@ describe.each(stores)('the job store on %s', (store) => {
     expect(await jobs.find(job.id)).toEqual(ended);
   });
 
-  it('claims and ends many jobs at once, each with its own ending, and on PostgreSQL in a few statements', async () => {
+  it('claims and ends many jobs at once, each with its own ending, and on PostgreSQL and SQLite in a few statements', async () => {
     const many = Array.from({ length: 30 }, (_, i) => newJob({ progress: i }));
     await Promise.all(many.map((job) => jobs.insert(job)));
     const statements = statementCounter(t, store);
@@ -196,7 +197,8 @@ describe.each(stores)('the job store on %s', (store) => {
       }),
     );
     // One claim and one end each go alone while nothing is written; the
-    // rest arrive meanwhile and go together (61 statements one by one).
+    // rest arrive meanwhile (on SQLite: in the same turn of the event loop)
+    // and go together (61 statements one by one).
     if (written !== undefined) expect(written).toBeLessThan(10);
   });
 
@@ -518,14 +520,19 @@ describe.each(stores)('the job store on %s', (store) => {
 const shared = stores.filter((store) => store !== 'memory');
 
 describe.each(shared)('two instances on %s', (store) => {
+  // Beside the database, the memory store is a cache of each instance's own.
+  const ownCaches = store === 'sqlite+memory';
+  const PENDING_CACHE_TTL = 0.2;
   let a: TestApp;
   let b: TestApp;
   beforeAll(async () => {
-    a = await createTestApp({ controllers: [NoRoutes], store });
+    const backjob = { pendingCacheTtl: PENDING_CACHE_TTL };
+    a = await createTestApp({ controllers: [NoRoutes], store, backjob });
     b = await createTestApp({
       controllers: [NoRoutes],
       store,
       sqliteFile: a.sqliteFile,
+      backjob,
     });
   });
   afterAll(async () => {
@@ -555,6 +562,7 @@ describe.each(shared)('two instances on %s', (store) => {
   });
 
   it('never read a job as unfinished once it has ended, whatever reads and late writes race with the end', async () => {
+    const done: JobEnding = { status: JobStatus.Completed, statusText: 'done' };
     for (let round = 0; round < 20; round++) {
       const job = newJob();
       await storeOf(a).insert(job);
@@ -565,17 +573,21 @@ describe.each(shared)('two instances on %s', (store) => {
         { progress: 50, statusText: 'late' },
         Date.now(),
       );
-      await storeOf(a).end(
-        job.id,
-        { status: JobStatus.Completed, statusText: 'done' },
-        Date.now(),
-      );
+      await storeOf(a).end(job.id, done, Date.now());
       await Promise.all([...reads, late]);
-      for (const t of [a, b])
-        expect(await storeOf(t).find(job.id)).toMatchObject({
-          status: JobStatus.Completed,
-          statusText: 'done',
-        });
+      expect(await storeOf(a).find(job.id)).toMatchObject(done);
+      if (!ownCaches) {
+        expect(await storeOf(b).find(job.id)).toMatchObject(done);
+        continue;
+      }
+      // A cache of b's own may hold what b read or wrote before the end,
+      // and serves it until its pendingCacheTtl runs out (README, Redis).
+      await expect
+        .poll(() => storeOf(b).find(job.id), {
+          timeout: PENDING_CACHE_TTL * 1000 + 5_000,
+          interval: 20,
+        })
+        .toMatchObject(done);
     }
   });
 });

@@ -83,18 +83,20 @@ export class JobStatements {
   readonly countsAll: string;
   readonly countsInScope: string;
   /**
-   * Whether claims and ends that arrive together are written by one
-   * statement (`claimMany`, `endMany`): on PostgreSQL, where each statement
-   * is a round trip and a commit that waits for its WAL flush. SQLite's
-   * statements run in the process and finish before the next one arrives;
-   * MySQL's UPDATE cannot say which rows it changed.
+   * How claims and ends that arrive together are written by one statement
+   * (`claimMany`, `endMany`): undefined on MySQL and MariaDB, whose UPDATE
+   * cannot say which rows it changed. On PostgreSQL, those that arrive
+   * while one is under way (each statement is a round trip, and a commit
+   * that waits for its WAL flush). SQLite's statements run in the process
+   * and end before another write can arrive: there, those that arrive
+   * within one turn of the event loop (one commit instead of one per job).
    */
-  readonly updatesInGroups: boolean;
+  readonly updateGrouping: { gatherTurn: boolean } | undefined;
+  private readonly groupDialect: 'unnest' | 'values' | undefined;
+  private readonly groupStatements = new Map<string, string>();
   private readonly columns: string;
   private readonly progressStatements = new Map<string, string>();
   private readonly insertStatements = new Map<number, string>();
-  private claimManyStatement: string | undefined;
-  private endManyStatement: string | undefined;
   private readonly table: string;
   private readonly escape: (name: string) => string;
   private readonly placeholder: (index: number) => string;
@@ -129,7 +131,11 @@ export class JobStatements {
     this.findByMergeKey = `SELECT ${id} FROM ${this.table} WHERE ${column('mergeKey')} = ${p(1)}`;
     this.claim = `UPDATE ${this.table} SET ${status} = ${JobStatus.InProgress}, ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${CLAIMABLE_STATUSES})`;
     this.end = `UPDATE ${this.table} SET ${this.endingSet((_, i) => p(i + 1), column)} WHERE ${id} = ${p(ENDING_SET.length + 1)} AND ${status} IN (${ENDABLE_STATUSES})`;
-    this.updatesInGroups = dataSource.options.type === 'postgres';
+    this.groupDialect = groupDialectOf(dataSource.options.type);
+    this.updateGrouping =
+      this.groupDialect === undefined
+        ? undefined
+        : { gatherTurn: this.groupDialect === 'values' };
     this.countsAll = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} GROUP BY ${status}`;
     this.countsInScope = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} WHERE ${column('scope')} = ${p(1)} GROUP BY ${status}`;
     this.takeOver = `UPDATE ${this.table} SET ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${WAITING_STATUSES}) AND ${this.silentSince(3)}`;
@@ -162,41 +168,42 @@ export class JobStatements {
   }
 
   /**
-   * One UPDATE of many jobs' claims (PostgreSQL, see `updatesInGroups`), and
-   * its values; it returns the ids of the jobs it claimed.
+   * One UPDATE of many jobs' claims (see `updateGrouping`), and its values;
+   * it returns the ids of the jobs it claimed.
    */
   claimMany(claims: readonly JobClaimWrite[]): [string, unknown[]] {
-    this.claimManyStatement ??= this.groupUpdate(
+    const status = this.escape(jobColumn('status').name);
+    const updated = this.escape(jobColumn('updatedTime').name);
+    return this.groupUpdate(
+      'claim',
       ['id', 'updatedTime'],
-      `${this.escape(jobColumn('status').name)} = ${JobStatus.InProgress}, ${this.escape(jobColumn('updatedTime').name)} = v.${this.escape(jobColumn('updatedTime').name)}`,
+      (v) =>
+        `${status} = ${JobStatus.InProgress}, ${updated} = ${v('updatedTime')}`,
       CLAIMABLE_STATUSES,
+      claims.map((claim) => [claim.id, claim.now]),
     );
-    return [
-      this.claimManyStatement,
-      [claims.map((claim) => claim.id), claims.map((claim) => claim.now)],
-    ];
   }
 
   /**
-   * One UPDATE of many jobs' endings (PostgreSQL, see `updatesInGroups`),
-   * and its values; it returns the ids of the jobs it ended.
+   * One UPDATE of many jobs' endings (see `updateGrouping`), and its
+   * values; it returns the ids of the jobs it ended.
    */
   endMany(ends: readonly JobEndWrite[]): [string, unknown[]] {
-    this.endManyStatement ??= this.groupUpdate(
+    return this.groupUpdate(
+      'end',
       ['id', ...ENDING_SET.map((entry) => entry.column)],
-      this.endingSet(
-        (entry) => `v.${this.escape(jobColumn(entry.column).name)}`,
-        (property) => `${this.table}.${this.escape(jobColumn(property).name)}`,
-      ),
+      (v) =>
+        this.endingSet(
+          (entry) => v(entry.column),
+          (property) =>
+            `${this.table}.${this.escape(jobColumn(property).name)}`,
+        ),
       ENDABLE_STATUSES,
+      ends.map((end) => [
+        end.id,
+        ...ENDING_SET.map((entry) => entry.value(end)),
+      ]),
     );
-    return [
-      this.endManyStatement,
-      [
-        ends.map((end) => end.id),
-        ...ENDING_SET.map((entry) => ends.map((end) => entry.value(end))),
-      ],
-    ];
   }
 
   /**
@@ -217,28 +224,45 @@ export class JobStatements {
   }
 
   /**
-   * An UPDATE of the jobs whose rows `unnest()` makes of one array per
-   * column (one statement text whatever the group's size), from `statuses`
-   * only, that returns the ids it changed.
+   * An UPDATE of the jobs of `rows` (one value per property each, the id
+   * first) from `statuses` only, that returns the ids it changed; `set`
+   * names each property's new value through `v`. PostgreSQL reads the rows
+   * from one array per column (`unnest()`: one text whatever the group's
+   * size), SQLite from a VALUES list.
    */
   private groupUpdate(
+    kind: 'claim' | 'end',
     properties: (keyof JobRecord)[],
-    set: string,
+    set: (v: (property: keyof JobRecord) => string) => string,
     statuses: readonly JobStatus[],
-  ): string {
-    const arrays = properties.map(
-      (property, i) =>
-        `${this.placeholder(i + 1)}::${columnType(jobColumn(property), 'postgres')}[]`,
-    );
-    const names = properties.map((property) =>
-      this.escape(jobColumn(property).name),
-    );
-    const id = `${this.table}.${this.escape(jobColumn('id').name)}`;
-    const status = `${this.table}.${this.escape(jobColumn('status').name)}`;
-    return (
-      `UPDATE ${this.table} SET ${set} FROM unnest(${arrays.join(', ')}) AS v(${names.join(', ')}) ` +
-      `WHERE ${id} = v.${names[0]} AND ${status} IN (${statuses}) RETURNING ${id} AS id`
-    );
+    rows: unknown[][],
+  ): [string, unknown[]] {
+    const unnest = this.groupDialect === 'unnest';
+    const key = unnest ? kind : `${kind}:${rows.length}`;
+    let sql = this.groupStatements.get(key);
+    if (!sql) {
+      const p = this.placeholder;
+      const names = properties.map((property) =>
+        this.escape(jobColumn(property).name),
+      );
+      const v = (property: keyof JobRecord) => {
+        const i = properties.indexOf(property);
+        return unnest ? `v.${names[i]}` : `v.column${i + 1}`;
+      };
+      const source = unnest
+        ? `unnest(${properties.map((property, i) => `${p(i + 1)}::${columnType(jobColumn(property), 'postgres')}[]`).join(', ')}) AS v(${names.join(', ')})`
+        : `(VALUES ${rows.map((_, row) => `(${properties.map((_, i) => p(row * properties.length + i + 1)).join(', ')})`).join(', ')}) AS v`;
+      const id = `${this.table}.${names[0]}`;
+      const status = `${this.table}.${this.escape(jobColumn('status').name)}`;
+      sql =
+        `UPDATE ${this.table} SET ${set(v)} FROM ${source} ` +
+        `WHERE ${id} = ${v('id')} AND ${status} IN (${statuses}) RETURNING ${id} AS id`;
+      this.groupStatements.set(key, sql);
+    }
+    const values = unnest
+      ? properties.map((_, i) => rows.map((row) => row[i]))
+      : rows.flat();
+    return [sql, values];
   }
 
   /** The SELECT of a page of `list()`, newest first, and its values. */
@@ -341,4 +365,15 @@ export class JobStatements {
       await queryRunner.release();
     }
   }
+}
+
+/** How a driver writes grouped claims and ends; undefined where it cannot. */
+function groupDialectOf(
+  driver: DataSource['options']['type'],
+): 'unnest' | 'values' | undefined {
+  if (driver === 'postgres') return 'unnest';
+  // RETURNING came with SQLite 3.35, UPDATE ... FROM with 3.33;
+  // better-sqlite3 12 bundles a later one.
+  if (driver === 'better-sqlite3') return 'values';
+  return undefined;
 }

@@ -23,9 +23,10 @@ const TOUCH_BATCH = 500;
 // Rows per grouped INSERT: with every column a parameter, far below every
 // driver's limit (SQLite's 32,766, PostgreSQL's and MySQL's 65,535).
 const INSERT_GROUP = 200;
-// Jobs per grouped claim or end (arrays, not parameters: no limit there),
-// and the characters of text a grouped end carries at most: one statement of
-// outputs near maxOutputBytes each would hold them all in memory at once.
+// Jobs per grouped claim or end (7 parameters a job on SQLite, arrays on
+// PostgreSQL), and the characters of text a grouped end carries at most: one
+// statement of outputs near maxOutputBytes each would hold them all in
+// memory at once.
 const UPDATE_GROUP = 200;
 const END_GROUP_TEXT = 4 * 1024 * 1024;
 
@@ -52,7 +53,8 @@ export class SqlJobStore extends JobStore {
       this.changedOne(statements.claim, [claim.now, claim.id]);
     const endOne = (end: JobEndWrite) =>
       this.changedOne(statements.end, statements.endValues(end));
-    if (!statements.updatesInGroups) {
+    const grouping = statements.updateGrouping;
+    if (!grouping) {
       this.writeClaim = claimOne;
       this.writeEnd = endOne;
       return;
@@ -63,6 +65,7 @@ export class SqlJobStore extends JobStore {
       writeOne: claimOne,
       maxItems: UPDATE_GROUP,
       keyOf: (claim) => claim.id,
+      gatherTurn: grouping.gatherTurn,
     });
     const ends = new GroupedWrites({
       writeGroup: (group: JobEndWrite[]) =>
@@ -72,6 +75,7 @@ export class SqlJobStore extends JobStore {
       keyOf: (end) => end.id,
       weightOf: (end) => end.ending.statusText.length,
       maxWeight: END_GROUP_TEXT,
+      gatherTurn: grouping.gatherTurn,
     });
     this.writeClaim = (claim) => claims.add(claim);
     this.writeEnd = (end) => ends.add(end);
