@@ -10,6 +10,7 @@ import {
 } from 'node:net';
 import { BackgroundWorker, JobStatus } from 'nestjs-backjob';
 import { SelfCheckService } from '../libs/backjob/src/flow/self-check.service.js';
+import { InstanceState } from '../libs/backjob/src/flow/instance-state.js';
 import { RecordingLogger } from './fixtures/boot.js';
 import { createTestApp, waitForJob } from './fixtures/test-app.js';
 import { sleep } from './fixtures/work.controller.js';
@@ -226,6 +227,11 @@ describe('where internal requests go', () => {
       expect(logger.errors[0]).toMatch(
         /cannot reach this app at http:\/\/127\.0\.0\.1:9\/: .*ECONNREFUSED.*Set the baseUrl option/,
       );
+      // An app that closes as its ping is under way has nothing to fix.
+      broken.app.get(InstanceState).beginShutdown();
+      const reported = logger.errors.length;
+      expect(await broken.app.get(SelfCheckService).check()).toBe(false);
+      expect(logger.errors).toHaveLength(reported);
     } finally {
       await broken.close();
     }

@@ -11,6 +11,7 @@ import {
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import { HttpPlatform } from '../platform/http-platform.js';
+import { InstanceState } from './instance-state.js';
 import { RequestSigner } from './request-signer.js';
 import { SelfHttpClient } from './self-http.client.js';
 import { unsharedKeyReason } from './unknown-key.js';
@@ -28,6 +29,7 @@ export class SelfCheckService implements OnApplicationBootstrap {
     private readonly platform: HttpPlatform,
     private readonly client: SelfHttpClient,
     private readonly signer: RequestSigner,
+    private readonly instance: InstanceState,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -53,7 +55,7 @@ export class SelfCheckService implements OnApplicationBootstrap {
         },
       });
       if (response.headers[BACKJOB_ACK_HEADER] === nonce) return true;
-      this.logger.error(
+      this.report(
         unsharedKeyReason(response, 'ping', url) ??
           messages.selfCheckFailedMessage(
             url,
@@ -61,10 +63,16 @@ export class SelfCheckService implements OnApplicationBootstrap {
           ),
       );
     } catch (error) {
-      this.logger.error(
+      this.report(
         messages.selfCheckFailedMessage(url, messages.describeError(error)),
       );
     }
     return false;
+  }
+
+  private report(message: string): void {
+    // An app closed right after it listened cuts its own ping short: no
+    // address to fix there.
+    if (!this.instance.shuttingDown) this.logger.error(message);
   }
 }
