@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { createBenchApp } from '../apps/bench-app.js';
+import { createBenchApp, type Platform } from '../apps/bench-app.js';
 import { prepareStore } from '../apps/bench-store.js';
 import { endedCounts } from '../apps/job-rows.js';
 import {
@@ -14,6 +14,7 @@ import { percentile, sleep, waitUntil } from '../stats.js';
 export interface BurstRun {
   scenario: 'burst';
   jobs: number;
+  platform: Platform;
 }
 
 /**
@@ -31,7 +32,7 @@ export async function burstScenario(run: BurstRun): Promise<Sample[]> {
   try {
     const { app, backjob, dataSource } = await createBenchApp({
       store,
-      platform: 'express',
+      platform: run.platform,
       ...scriptedJobApp(ledger, script),
     });
     try {
