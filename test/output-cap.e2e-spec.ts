@@ -29,6 +29,16 @@ class BigOutputController {
     }
     return undefined;
   }
+
+  /** Writes and reports texts with NUL characters, which PostgreSQL's text refuses. */
+  @Get('nul')
+  @BackgroundWorker()
+  async nul(@Query('gate') gate: string) {
+    this.backjob.write('out\u0000put ');
+    this.backjob.update(50, 'half\u0000way');
+    await gates.wait(gate);
+    return { field: 'va\u0000lue' };
+  }
 }
 
 /** Asserts a text kept the first and last lines, said what was cut, and fits `maxBytes`. */
@@ -66,6 +76,27 @@ describe('a job keeps at most maxOutputBytes of output', () => {
     expectCapped(running.statusText, MB);
     gates.open('cap-progress');
     expectCapped((await waitForJob(t.backjob, id)).statusText, MB);
+  });
+});
+
+describe('a text with NUL characters', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ controllers: [BigOutputController] });
+  });
+  afterAll(() => t.close());
+
+  it('is stored with U+FFFD in their place, on every store, and the job still ends', async () => {
+    const id = await t.backjob.start(['big/nul', { gate: 'nul' }]);
+    const running = await waitForJob(t.backjob, id, (s) => s.progress === 50);
+    expect(running.statusText).toBe('half\uFFFDway');
+    gates.open('nul');
+    expect(await waitForJob(t.backjob, id)).toMatchObject({
+      status: JobStatus.Completed,
+      // JSON escapes it: the answer and the result keep it as it was.
+      statusText: 'out\uFFFDput {"field":"va\\u0000lue"}',
+      result: { field: 'va\u0000lue' },
+    });
   });
 });
 

@@ -1,4 +1,4 @@
-import { CappedOutput, capOutput } from './output-cap.js';
+import { CappedOutput, capOutput, storableText } from './output-cap.js';
 
 describe('capOutput', () => {
   it('keeps a text that fits', () => {
@@ -48,5 +48,14 @@ describe('CappedOutput', () => {
       );
     }
     expect(output.text()).toBe(capOutput(chunks.join(''), max));
+  });
+});
+
+describe('storableText', () => {
+  it('puts U+FFFD for each NUL, and caps what that makes (three bytes for one)', () => {
+    expect(storableText('a\u0000b\u0000', 1024)).toBe('a\uFFFDb\uFFFD');
+    const capped = storableText('\u0000'.repeat(1000), 1024);
+    expect(Buffer.byteLength(capped)).toBeLessThanOrEqual(1024);
+    expect(capped).not.toContain('\u0000');
   });
 });

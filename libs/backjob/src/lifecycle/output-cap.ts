@@ -18,6 +18,18 @@ function budgets(maxBytes: number): { head: number; tail: number } {
   return { head, tail: room - head };
 }
 
+/**
+ * `text` as every store keeps it: within `maxBytes` (see `capOutput`), and
+ * with U+FFFD for each NUL character, which PostgreSQL's text refuses (a
+ * job whose output held one could not end there); on every store alike.
+ */
+export function storableText(text: string, maxBytes: number): string {
+  return capOutput(
+    text.includes('\0') ? text.replaceAll('\0', '\uFFFD') : text,
+    maxBytes,
+  );
+}
+
 /** `text` within `maxBytes` of UTF-8: itself when it fits, else its head, a marker and its tail. */
 export function capOutput(text: string, maxBytes: number): string {
   // A UTF-8 byte per UTF-16 unit at least, three at most: skip the encoding when it surely fits.

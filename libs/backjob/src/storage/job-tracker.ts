@@ -7,7 +7,7 @@ import {
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
-import { capOutput } from '../lifecycle/output-cap.js';
+import { capOutput, storableText } from '../lifecycle/output-cap.js';
 import { traceJob } from '../flow/job-trace.js';
 import {
   appendLine,
@@ -188,7 +188,7 @@ export class JobTracker {
   }
 
   private cap(text: string): string {
-    return capOutput(text, this.options.maxOutputBytes);
+    return storableText(text, this.options.maxOutputBytes);
   }
 
   /** Renews the sign of life of jobs waiting in this instance (or releases them). */
