@@ -4,7 +4,7 @@ import {
   type JobEnding,
   type RetentionRule,
 } from '../lifecycle/job-lifecycle.js';
-import { GroupedWrites } from './grouped-writes.js';
+import { GroupedWrites, type WriteGrouping } from './grouped-writes.js';
 import {
   JobStatements,
   type JobClaimWrite,
@@ -49,36 +49,40 @@ export class SqlJobStore extends JobStore {
       writeOne: (job) => this.insertOne(job),
       maxItems: INSERT_GROUP,
     });
-    const claimOne = (claim: JobClaimWrite) =>
-      this.changedOne(statements.claim, [claim.now, claim.id]);
-    const endOne = (end: JobEndWrite) =>
-      this.changedOne(statements.end, statements.endValues(end));
-    const grouping = statements.updateGrouping;
-    if (!grouping) {
-      this.writeClaim = claimOne;
-      this.writeEnd = endOne;
-      return;
-    }
-    const claims = new GroupedWrites({
-      writeGroup: (group: JobClaimWrite[]) =>
-        this.changedOfGroup(group, statements.claimMany(group)),
-      writeOne: claimOne,
+    this.writeClaim = this.updateWriter(
+      (claim) => this.changedOne(statements.claim, [claim.now, claim.id]),
+      (group) => statements.claimMany(group),
+    );
+    this.writeEnd = this.updateWriter(
+      (end) => this.changedOne(statements.end, statements.endValues(end)),
+      (group) => statements.endMany(group),
+      {
+        weightOf: (end) => end.ending.statusText.length,
+        maxWeight: END_GROUP_TEXT,
+      },
+    );
+  }
+
+  /**
+   * How claims or ends are written: each alone, or in groups where the
+   * driver can say which rows one statement changed (`updateGrouping`).
+   */
+  private updateWriter<W extends { id: string }>(
+    one: (write: W) => Promise<boolean>,
+    many: (group: W[]) => [string, unknown[]],
+    limits: Pick<WriteGrouping<W, boolean>, 'weightOf' | 'maxWeight'> = {},
+  ): (write: W) => Promise<boolean> {
+    const grouping = this.statements.updateGrouping;
+    if (!grouping) return one;
+    const writes = new GroupedWrites<W, boolean>({
+      writeGroup: (group) => this.changedOfGroup(group, many(group)),
+      writeOne: one,
       maxItems: UPDATE_GROUP,
-      keyOf: (claim) => claim.id,
+      keyOf: (write) => write.id,
       gatherTurn: grouping.gatherTurn,
+      ...limits,
     });
-    const ends = new GroupedWrites({
-      writeGroup: (group: JobEndWrite[]) =>
-        this.changedOfGroup(group, statements.endMany(group)),
-      writeOne: endOne,
-      maxItems: UPDATE_GROUP,
-      keyOf: (end) => end.id,
-      weightOf: (end) => end.ending.statusText.length,
-      maxWeight: END_GROUP_TEXT,
-      gatherTurn: grouping.gatherTurn,
-    });
-    this.writeClaim = (claim) => claims.add(claim);
-    this.writeEnd = (end) => ends.add(end);
+    return (write) => writes.add(write);
   }
 
   insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
