@@ -118,7 +118,7 @@ describe('start() refuses a request it cannot send, before it writes anything', 
     );
   });
 
-  it('refuses a scope that is not a string, or too long for its column', async () => {
+  it('refuses a scope that is not a string, too long for its column, or with a NUL character', async () => {
     await expectRefused('bad-input', /scope must be a string, not number 42/, {
       scope: 42 as never,
     });
@@ -127,6 +127,10 @@ describe('start() refuses a request it cannot send, before it writes anything', 
       /scope is 256 characters long; the job table keeps at most 255/,
       { scope: 'x'.repeat(256) },
     );
+    // PostgreSQL's text cannot hold one: refused alike on every store.
+    await expectRefused('bad-input', /scope contains a NUL character/, {
+      scope: 'user\u00001',
+    });
   });
 
   it('refuses a body over maxRequestBytes (100 kB by default), with its size and the limit', async () => {

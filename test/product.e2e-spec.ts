@@ -349,6 +349,11 @@ describe('the product around a job', () => {
         /a cursor it did not make/,
       ],
       ['an object scope', { scope: {} as string }, /is not a scope/],
+      [
+        'a scope with a NUL character',
+        { scope: 'user\u00001' },
+        /NUL character \(\\0\) is not a scope/,
+      ],
     ])(
       'refuses %s with InvalidJobQueryError',
       async (_what, options, message) => {

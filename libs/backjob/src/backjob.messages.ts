@@ -61,6 +61,9 @@ export const invalidScopeMessage = (scope: unknown) =>
 export const longScopeMessage = (length: number, max: number) =>
   `BackJob's scope is ${length} characters long; the job table keeps at most ${max} (Unicode characters, as PostgreSQL and MariaDB count them). Store a shorter label, such as an id, and keep the rest elsewhere.`;
 
+export const nulScopeMessage = () =>
+  `BackJob's scope contains a NUL character (\\0), which PostgreSQL's text cannot hold, so no store keeps one. Pass a label without it, such as the owner's id.`;
+
 export const bodyTooLargeMessage = (bytes: number, max: number) =>
   `BackJob cannot send a job request body of ${bytes} bytes: the limit is ${max} bytes (maxRequestBytes, like the 100 kB default of the app's body parser, which would refuse it). Send an id of the data and let the action load it, or raise maxRequestBytes together with the body parser's limit.`;
 
@@ -403,6 +406,9 @@ export const invalidListStatusMessage = (status: unknown) =>
 
 export const invalidListScopeMessage = (scope: unknown) =>
   `${inspect(scope)} is not a scope: give the string that start() was given as scope, or leave it out for every scope.`;
+
+export const nulListScopeMessage = () =>
+  `A scope with a NUL character (\\0) is not a scope: start() refuses one, so no job has it. Give the string that start() was given as scope.`;
 
 export const invalidListCursorMessage = () =>
   'list() got a cursor it did not make: pass the cursor of the previous page as it was, or leave it out for the first page.';

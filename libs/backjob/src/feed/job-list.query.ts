@@ -34,6 +34,8 @@ export function toListQuery(options: JobListOptions = {}): JobListQuery {
 }
 
 export function checkListScope(scope: unknown): string | undefined {
+  if (typeof scope === 'string' && scope.includes('\0'))
+    throw new InvalidJobQueryError(messages.nulListScopeMessage());
   if (scope === undefined || typeof scope === 'string') return scope;
   throw new InvalidJobQueryError(messages.invalidListScopeMessage(scope));
 }

@@ -70,6 +70,8 @@ export function checkScope(scope: unknown): string {
   if (scope === undefined) return '';
   if (typeof scope !== 'string')
     throw new InvalidJobRequestError(messages.invalidScopeMessage(scope));
+  if (scope.includes('\0'))
+    throw new InvalidJobRequestError(messages.nulScopeMessage());
   // Units first: a string that short cannot have more code points.
   if (scope.length <= MAX_SCOPE_LENGTH) return scope;
   const characters = [...scope].length;
