@@ -3,8 +3,9 @@
 // misses: the median time from start() to each step of one job run alone
 // (start → insert → queue → worker request → its arrival → claim →
 // handler), the bytes allocated per job (V8's sampling heap profiler, counting
-// what the GC collected too), and the heap a burst of 3,000 jobs leaves as
-// garbage before V8 collects it.
+// what the GC collected too) and those of them that outlived a young
+// collection, and the heap a burst of 3,000 jobs leaves as garbage before V8
+// collects it.
 import 'reflect-metadata';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
@@ -129,30 +130,39 @@ try {
       `  ${step.padEnd(24)} ${median(offsets.get(step) ?? [NaN]).toFixed(3)}`,
     );
 
-  // 2. Bytes allocated per job, 20 at a time (the default maxConcurrentJobs).
-  const session = new Session();
-  session.connect();
-  await session.post('HeapProfiler.startSampling', {
-    samplingInterval: 1024,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
-  const jobs = await many(1000);
-  const { profile } = await session.post('HeapProfiler.stopSampling');
-  session.disconnect();
-  const byPackage = new Map<string, number>();
-  const walk = (node: (typeof profile)['head']) => {
-    const where = packageOf(node.callFrame.url);
-    byPackage.set(where, (byPackage.get(where) ?? 0) + node.selfSize);
-    node.children.forEach(walk);
+  // 2. Bytes allocated per job, 20 at a time (the default maxConcurrentJobs):
+  // all of them, then only those that lived through a young collection
+  // (what a full collection freed, or what still lives): the garbage that
+  // makes a burst's peak RSS.
+  const perJob = async (title: string, minorToo: boolean) => {
+    const session = new Session();
+    session.connect();
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 1024,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: minorToo,
+    });
+    const jobs = await many(1000);
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    session.disconnect();
+    const byPackage = new Map<string, number>();
+    const walk = (node: (typeof profile)['head']) => {
+      const where = packageOf(node.callFrame.url);
+      byPackage.set(where, (byPackage.get(where) ?? 0) + node.selfSize);
+      node.children.forEach(walk);
+    };
+    walk(profile.head);
+    const total = [...byPackage.values()].reduce((a, b) => a + b, 0);
+    console.log(`${title}: ${(total / jobs / 1024).toFixed(1)} KB`);
+    for (const [where, bytes] of [...byPackage]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10))
+      console.log(
+        `  ${where.padEnd(24)} ${(bytes / jobs / 1024).toFixed(1)} KB`,
+      );
   };
-  walk(profile.head);
-  const total = [...byPackage.values()].reduce((a, b) => a + b, 0);
-  console.log(`Allocated per job: ${(total / jobs / 1024).toFixed(1)} KB`);
-  for (const [where, bytes] of [...byPackage]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 10))
-    console.log(`  ${where.padEnd(24)} ${(bytes / jobs / 1024).toFixed(1)} KB`);
+  await perJob('Allocated per job', true);
+  await perJob('Of which outlived a young collection, per job', false);
 
   // 3. The heap of a burst: at its peak, and once collected.
   globalThis.gc?.();
