@@ -1,4 +1,4 @@
-import { Controller, Get } from '@nestjs/common';
+import { Body, Controller, Get, Post } from '@nestjs/common';
 import {
   BackgroundWorker,
   InvalidJobRequestError,
@@ -22,6 +22,14 @@ class TargetController {
   target() {
     handlerRuns++;
     return 'ran';
+  }
+
+  /** Says whether a JSON body's lone surrogate arrived as it was sent. */
+  @Post()
+  @BackgroundWorker()
+  posted(@Body() body: { k?: string }) {
+    handlerRuns++;
+    return body.k === '\uD800' ? 'kept' : 'changed';
   }
 }
 
@@ -131,6 +139,28 @@ describe('start() refuses a request it cannot send, before it writes anything', 
     await expectRefused('bad-input', /scope contains a NUL character/, {
       scope: 'user\u00001',
     });
+  });
+
+  it('refuses a lone surrogate (half of a UTF-16 pair) where URL encoding would carry it, and sends it in a JSON body', async () => {
+    await expectRefused('bad-input/\uD800', /holds a lone surrogate/);
+    await expectRefused(
+      ['bad-input', { q: 'x\uDC00' }],
+      /query\.q is a string with a lone surrogate/,
+    );
+    await expectRefused(
+      ['bad-input', { ['k\uD800']: 1 }],
+      /query is an object with a key that holds a string with a lone surrogate/,
+    );
+    await expectRefused(
+      { route: 'bad-input', body: { k: '\uD800' } },
+      /body\.k is a string with a lone surrogate/,
+    );
+    const id = await t.backjob.start({
+      route: 'bad-input',
+      body: { k: '\uD800' },
+      bodyType: 'json',
+    });
+    expect((await waitForJob(t.backjob, id)).statusText).toBe('kept');
   });
 
   it('refuses a body over maxRequestBytes (100 kB by default), with its size and the limit', async () => {

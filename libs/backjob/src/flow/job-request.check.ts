@@ -28,6 +28,12 @@ export function checkSendable(
       );
     };
     if (typeof item === 'function') refuse('a function');
+    if (
+      encoding === 'form' &&
+      typeof item === 'string' &&
+      hasLoneSurrogate(item)
+    )
+      refuse(LONE_SURROGATE);
     if (typeof item === 'symbol') refuse('a symbol');
     if (typeof item === 'bigint' && encoding === 'json')
       refuse('a BigInt, which JSON cannot encode');
@@ -48,11 +54,27 @@ export function checkSendable(
     if (ancestors.includes(item))
       refuse('a reference to one of its own parents (a cycle)');
     ancestors.push(item);
-    for (const [key, child] of Object.entries(item))
+    for (const [key, child] of Object.entries(item)) {
+      if (encoding === 'form' && hasLoneSurrogate(key))
+        refuse(`an object with a key that holds ${LONE_SURROGATE}`);
       visit(child, Array.isArray(item) ? `${at}[${key}]` : `${at}.${key}`);
+    }
     ancestors.pop();
   };
   visit(value, path);
+}
+
+const LONE_SURROGATE =
+  'a string with a lone surrogate (half of a UTF-16 pair), which URL encoding cannot carry; repair it with toWellFormed() or send it in a JSON body';
+
+/**
+ * Whether `text` holds half of a UTF-16 surrogate pair: `encodeURIComponent`
+ * throws a bare "URI malformed" on one.
+ */
+export function hasLoneSurrogate(text: string): boolean {
+  return /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(
+    text,
+  );
 }
 
 /** Longest scope the table holds, in characters: the length of its VARCHAR column. */

@@ -1,7 +1,7 @@
 import { METHODS } from 'node:http';
 import * as messages from '../backjob.messages.js';
 import { InvalidJobRequestError } from '../errors/invalid-job-request.error.js';
-import { checkSendable } from './job-request.check.js';
+import { checkSendable, hasLoneSurrogate } from './job-request.check.js';
 import type {
   JobBodyType,
   JobRequest,
@@ -127,6 +127,10 @@ function toRoutePath(route: unknown): string {
   }
   if (/^[a-z][a-z0-9+.-]*:/i.test(route))
     reject('it names a scheme; internal requests only reach this app');
+  if (hasLoneSurrogate(route))
+    reject(
+      'it holds a lone surrogate (half of a UTF-16 pair), which no URL can carry',
+    );
   const segments = route.replace(/^\/|\/$/g, '').split('/');
   if (route.replace(/^\/|\/$/g, '') === '') segments.length = 0;
   for (const segment of segments) {
