@@ -2,6 +2,7 @@ import { Body, Controller, Get, Post } from '@nestjs/common';
 import {
   BackgroundWorker,
   InvalidJobRequestError,
+  JobStatus,
   type JobRequest,
   type StartJobOptions,
 } from 'nestjs-backjob';
@@ -177,5 +178,27 @@ describe('start() refuses a request it cannot send, before it writes anything', 
     );
     expect(await t.backjob.getScope(id)).toBe('x'.repeat(255));
     expect((await waitForJob(t.backjob, id)).statusText).toBe('ran');
+  });
+});
+
+describe('a job request larger than the server takes', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ controllers: [TargetController] });
+  });
+  afterAll(() => t.close());
+
+  it('fails its job with the answer, a way out, and the URL shortened', async () => {
+    // Past Node's 16 KB for the request line and headers.
+    const id = await t.backjob.start(['bad-input', { q: 'y'.repeat(20_000) }]);
+    const ended = await waitForJob(t.backjob, id);
+    expect(ended.status).toBe(JobStatus.Failed);
+    expect(ended.statusText).toMatch(
+      /\/bad-input\?q=y+…y+ \(20013 characters\) failed: it was answered 431/,
+    );
+    expect(ended.statusText).toMatch(
+      /pass an id and let the action load the data/,
+    );
+    expect(ended.statusText.length).toBeLessThan(1000);
   });
 });

@@ -116,8 +116,11 @@ export const monitorRefusedMessage = (url: string, answer: string) =>
 
 export const answeredMessage = (status: number, body: string) => {
   const shown = nestErrorAnswerText(body) ?? body.slice(0, 2000);
-  return `it was answered ${status}${shown ? `: ${shown}` : ''}`;
+  return `it was answered ${status}${shown ? `: ${shown}` : ''}${status === 431 ? TOO_LARGE_HINT : ''}`;
 };
+
+const TOO_LARGE_HINT =
+  ". The request's route, query and forwarded headers are more than the server takes (Node's limit is 16 KB in all): pass an id and let the action load the data, send it in a body, or raise the server's maxHeaderSize";
 
 /**
  * Nest's answer to an error (`{ statusCode, message, error? }`, from a

@@ -81,9 +81,14 @@ export class SelfHttpClient {
       : this.globalPrefix;
   };
 
-  /** The URL a request goes to, for messages; the path alone when the app is not listening. */
+  /**
+   * The URL a request goes to, for messages (a long one shortened); the path
+   * alone when the app is not listening.
+   */
   describeTarget(request: Pick<SelfRequest, 'path' | 'query'>): string {
-    const pathAndQuery = `${request.path}${request.query ? `?${request.query}` : ''}`;
+    const pathAndQuery = shortened(
+      `${request.path}${request.query ? `?${request.query}` : ''}`,
+    );
     try {
       const target = this.target();
       const url = `${target.baseUrl}${pathAndQuery}`;
@@ -180,6 +185,15 @@ export class SelfHttpClient {
       baseUrl: `${protocol}://${loopbackHost(address)}:${address.port}`,
     };
   }
+}
+
+// Longest path and query a message shows whole: a 20 KB query string
+// would bury what the message says in every log line and job text.
+const SHOWN_TARGET_LENGTH = 300;
+
+function shortened(pathAndQuery: string): string {
+  if (pathAndQuery.length <= SHOWN_TARGET_LENGTH) return pathAndQuery;
+  return `${pathAndQuery.slice(0, SHOWN_TARGET_LENGTH - 60)}…${pathAndQuery.slice(-40)} (${pathAndQuery.length} characters)`;
 }
 
 // A server listening on every address is reached on loopback.
