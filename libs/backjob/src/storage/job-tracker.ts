@@ -139,7 +139,7 @@ export class JobTracker {
     const capped =
       change.statusText === undefined
         ? change
-        : { ...change, statusText: this.cap(change.statusText) };
+        : { ...change, statusText: this.storable(change.statusText) };
     const saved = await this.store.saveProgress(id, capped, Date.now());
     if (saved) this.changes.next(id);
     return saved;
@@ -153,7 +153,10 @@ export class JobTracker {
    * ends. False when it had ended.
    */
   async end(id: string, requested: JobEnding): Promise<boolean> {
-    let ending = { ...requested, statusText: this.cap(requested.statusText) };
+    let ending = {
+      ...requested,
+      statusText: this.storable(requested.statusText),
+    };
     for (let attempt = 1; ; attempt++) {
       try {
         const ended = await this.store.end(id, ending, Date.now());
@@ -187,7 +190,7 @@ export class JobTracker {
     }
   }
 
-  private cap(text: string): string {
+  private storable(text: string): string {
     return storableText(text, this.options.maxOutputBytes);
   }
 
