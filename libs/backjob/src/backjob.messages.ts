@@ -196,6 +196,13 @@ export const longTextRefusedReason = (error: unknown) =>
 export const finalWriteFailedMessage = (jobId: string, error: unknown) =>
   `BackJob could not store the final status of job ${jobId}: ${describeError(error)}. Its monitor or the timeout sweep will end it.`;
 
+export const finalWriteRetryingMessage = (
+  jobId: string,
+  error: unknown,
+  errorTimeout: number,
+) =>
+  `BackJob could not store the final status of job ${jobId} yet: ${describeError(error)}. It keeps trying every 2 s for up to errorTimeout (${errorTimeout} s) from its first attempt, so that a database failover does not lose what the job did.`;
+
 export const claimFailedMessage = (jobId: string, error: unknown) =>
   `BackJob could not claim job ${jobId} for its worker request: ${describeError(error)}. Its monitor fails it with this answer.`;
 

@@ -265,7 +265,11 @@ export class JobRun {
     await this.flushing;
     const progress =
       ending.progress ?? (this.reportedProgress ? this.progress : undefined);
-    return this.tracker.end(this.jobId, { ...ending, progress });
+    return this.tracker.endOwnRun(
+      this.jobId,
+      { ...ending, progress },
+      this.aborter.signal,
+    );
   }
 
   /**

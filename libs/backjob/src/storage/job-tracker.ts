@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Subject } from 'rxjs';
 import {
   BACKJOB_JOB_STORE,
@@ -28,6 +29,8 @@ import {
 
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FINAL_WRITE_ATTEMPTS = 4;
+// Between the attempts of a run's own ending after the first few.
+const PERSISTENT_RETRY_MS = 2000;
 // What a final text is cut to when the store refused a longer one: far
 // below any packet or row limit of the databases we run on.
 const REFUSED_TEXT_BYTES = 64 * 1024;
@@ -152,7 +155,34 @@ export class JobTracker {
    * tried again at once, with the store's reason, so that the job still
    * ends. False when it had ended.
    */
-  async end(id: string, requested: JobEnding): Promise<boolean> {
+  end(id: string, requested: JobEnding): Promise<boolean> {
+    return this.writeEnding(id, requested);
+  }
+
+  /**
+   * Ends the job of a handler that ran here: its ending is what the action
+   * did, which nothing else can give back, so a failed write is tried again
+   * until `errorTimeout` has passed (a database failover takes tens of
+   * seconds; after errorTimeout the lifecycle counts the job dead anyway),
+   * every 2 s after the first few, until `signal` aborts (a shutdown
+   * interrupts the run, or the job ended elsewhere).
+   */
+  endOwnRun(
+    id: string,
+    requested: JobEnding,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    return this.writeEnding(id, requested, {
+      until: Date.now() + this.options.errorTimeout * 1000,
+      signal,
+    });
+  }
+
+  private async writeEnding(
+    id: string,
+    requested: JobEnding,
+    persist?: Persistence,
+  ): Promise<boolean> {
     let ending = {
       ...requested,
       statusText: this.storable(requested.statusText),
@@ -169,7 +199,8 @@ export class JobTracker {
         }
         return ended;
       } catch (error) {
-        if (attempt >= FINAL_WRITE_ATTEMPTS) {
+        const wait = retryWait(attempt);
+        if (givesUp(attempt, wait, persist)) {
           this.logger.error(messages.finalWriteFailedMessage(id, error));
           throw error;
         }
@@ -185,7 +216,17 @@ export class JobTracker {
           };
           continue;
         }
-        await new Promise((resolve) => setTimeout(resolve, 50 * 4 ** attempt));
+        if (attempt === FINAL_WRITE_ATTEMPTS && persist)
+          this.logger.warn(
+            messages.finalWriteRetryingMessage(
+              id,
+              error,
+              this.options.errorTimeout,
+            ),
+          );
+        await sleep(wait, undefined, { signal: persist?.signal }).catch(
+          () => undefined,
+        );
       }
     }
   }
@@ -232,4 +273,26 @@ export class JobTracker {
       ? Promise.resolve(0)
       : this.store.deleteEnded(rules);
   }
+}
+
+/** How long a run's own ending is tried (`endOwnRun`). */
+interface Persistence {
+  until: number;
+  signal: AbortSignal;
+}
+
+/** The wait after failed attempt `attempt`: 0.2, 0.8 and 3.2 s, then 2 s. */
+function retryWait(attempt: number): number {
+  return attempt < FINAL_WRITE_ATTEMPTS
+    ? 50 * 4 ** attempt
+    : PERSISTENT_RETRY_MS;
+}
+
+function givesUp(
+  attempt: number,
+  wait: number,
+  persist: Persistence | undefined,
+): boolean {
+  if (!persist) return attempt >= FINAL_WRITE_ATTEMPTS;
+  return persist.signal.aborted || Date.now() + wait > persist.until;
 }

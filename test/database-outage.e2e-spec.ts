@@ -1,0 +1,73 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  BackgroundWorker,
+  BackJobService,
+  JobStatus,
+  type JobStatusSnapshot,
+} from 'nestjs-backjob';
+import { RecordingLogger } from './fixtures/boot.js';
+import { gates } from './fixtures/gated-work.controller.js';
+import { startTcpFault } from './fixtures/tcp-proxy.js';
+import { createTestApp, waitForJob } from './fixtures/test-app.js';
+import { currentTestStore, serviceUrl } from './fixtures/test-stores.js';
+
+@Controller('outage')
+class OutageController {
+  constructor(private readonly backjob: BackJobService) {}
+
+  /** Reports 10 %, waits at its gate, then returns what it did. */
+  @Get(':gate')
+  @BackgroundWorker()
+  async held(@Param('gate') gate: string) {
+    this.backjob.update(10, 'holding');
+    await gates.wait(gate);
+    return { done: gate };
+  }
+}
+
+const FINAL = (s: JobStatusSnapshot) => s.status >= JobStatus.Completed;
+const store = currentTestStore();
+
+// The databases that run as servers: a TCP relay can take them away.
+describe.runIf(store === 'postgres' || store === 'mariadb')(
+  `a ${store} outage while a job ends`,
+  () => {
+    it('longer than the quick retries still stores what the job did once the database is back, within errorTimeout', async () => {
+      const fault = await startTcpFault(serviceUrl(store as 'postgres'));
+      const logger = new RecordingLogger();
+      const t = await createTestApp({
+        controllers: [OutageController],
+        databaseUrl: fault.url,
+        logger,
+        backjob: { errorTimeout: 30 },
+      });
+      const gate = `outage-${randomUUID()}`;
+      try {
+        const id = await t.backjob.start(`outage/${gate}`);
+        await waitForJob(t.backjob, id, (s) => s.progress === 10);
+        fault.cut();
+        // The handler returns while the database is away: its ending fails.
+        gates.open(gate);
+        // Longer than the four quick attempts (about 4.2 s) any other
+        // ending gets, far shorter than errorTimeout.
+        await sleep(6000);
+        fault.restore();
+        expect(await waitForJob(t.backjob, id, FINAL, 15_000)).toMatchObject({
+          status: JobStatus.Completed,
+          result: { done: gate },
+        });
+        expect(logger.warnings.join('\n')).toMatch(
+          /could not store the final status of job .* yet: .*keeps trying every 2 s for up to errorTimeout \(30 s\)/,
+        );
+        expect(logger.errors.join('\n')).not.toMatch(/final status/);
+      } finally {
+        fault.restore();
+        gates.open(gate);
+        await t.close();
+        await fault.close();
+      }
+    }, 60_000);
+  },
+);
