@@ -288,11 +288,14 @@ function retryWait(attempt: number): number {
     : PERSISTENT_RETRY_MS;
 }
 
+/** Every ending gets the quick attempts; a run's own ending more, within its horizon. */
 function givesUp(
   attempt: number,
   wait: number,
   persist: Persistence | undefined,
 ): boolean {
-  if (!persist) return attempt >= FINAL_WRITE_ATTEMPTS;
-  return persist.signal.aborted || Date.now() + wait > persist.until;
+  if (attempt < FINAL_WRITE_ATTEMPTS) return false;
+  return (
+    !persist || persist.signal.aborted || Date.now() + wait > persist.until
+  );
 }
