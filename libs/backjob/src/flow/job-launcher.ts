@@ -1,5 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createHmac, randomUUID } from 'node:crypto';
+import {
+  createHmac,
+  createSecretKey,
+  randomUUID,
+  type KeyObject,
+} from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { BackJobContext } from '../backjob.context.js';
 import {
@@ -60,6 +65,8 @@ const MONITOR_TOKEN_SECONDS = 60;
 @Injectable()
 export class JobLauncher {
   private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT);
+  // Made once: a string key is turned into a key object at every createHmac().
+  private readonly mergeSecret: KeyObject;
 
   constructor(
     @Inject(BACKJOB_RESOLVED_OPTIONS)
@@ -70,7 +77,9 @@ export class JobLauncher {
     private readonly context: BackJobContext,
     private readonly queue: JobQueue,
     private readonly instance: InstanceState,
-  ) {}
+  ) {
+    this.mergeSecret = createSecretKey(Buffer.from(options.key));
+  }
 
   async start(
     request: JobRequest,
@@ -125,6 +134,7 @@ export class JobLauncher {
     const now = Date.now();
     const anonymous = Object.keys(forwarded).length === 0;
     const startTime = now + launch.delaySeconds * 1000;
+    const requestText = JSON.stringify(request);
     const record: JobRecord = {
       id: randomUUID(),
       scope,
@@ -133,9 +143,11 @@ export class JobLauncher {
       startTime,
       updatedTime: now,
       endTime: null,
-      request: JSON.stringify(request),
+      request: requestText,
       statusText: '',
-      mergeKey: launch.merge ? this.mergeKey(request, scope, forwarded) : null,
+      mergeKey: launch.merge
+        ? this.mergeKey(requestText, scope, forwarded)
+        : null,
       anonymous,
       result: null,
       retryOf: launch.retryOf,
@@ -170,16 +182,14 @@ export class JobLauncher {
    * key tells nothing about the credentials it was made from.
    */
   private mergeKey(
-    request: NormalizedJobRequest,
+    requestText: string,
     scope: string,
     forwarded: OutgoingHttpHeaders,
   ): string {
-    const identity = JSON.stringify([
-      request,
-      scope,
-      Object.entries(forwarded).sort(),
-    ]);
-    return createHmac('sha256', this.options.key)
+    // JSON texts side by side: each one ends where it must, so two
+    // different identities never read the same.
+    const identity = `[${requestText},${JSON.stringify(scope)},${JSON.stringify(Object.entries(forwarded).sort())}]`;
+    return createHmac('sha256', this.mergeSecret)
       .update(identity)
       .digest('hex');
   }

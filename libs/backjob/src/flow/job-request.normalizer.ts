@@ -108,37 +108,54 @@ function toObjectForm(request: JobRequest): JobRequestObject {
   throw new InvalidJobRequestError(messages.invalidRequestFormMessage());
 }
 
+// Characters encodeURIComponent leaves alone, and "/": a route of these
+// alone (most routes) is its own encoding. Dots are left to the segment check.
+const PLAIN_ROUTE = /^[A-Za-z0-9\-_.!~*'()/]*$/;
+const EDGE_SLASHES = /^\/|\/$/g;
+
 /** The route as an encoded path of the app, before any global prefix: `/a/b`. */
 function toRoutePath(route: unknown): string {
-  if (typeof route !== 'string') {
-    throw new InvalidJobRequestError(
-      messages.invalidRouteMessage(route, 'it is not a string'),
-    );
+  if (typeof route !== 'string')
+    throw invalidRoute(route, 'it is not a string');
+  const plain = PLAIN_ROUTE.test(route);
+  if (!plain) checkRouteCharacters(route);
+  const trimmed = route.replace(EDGE_SLASHES, '');
+  const segments = trimmed === '' ? [] : trimmed.split('/');
+  for (const segment of segments) {
+    if (segment === '')
+      throw invalidRoute(route, 'it contains an empty segment ("//")');
+    if (segment === '.' || segment === '..')
+      throw invalidRoute(route, 'it contains a "." or ".." segment');
   }
-  const reject = (why: string) => {
-    throw new InvalidJobRequestError(messages.invalidRouteMessage(route, why));
-  };
+  return plain
+    ? `/${trimmed}`
+    : `/${segments.map(encodeURIComponent).join('/')}`;
+}
+
+/** Refuses what no route of this app can hold: it would leave the app or break the request. */
+function checkRouteCharacters(route: string): void {
   // Control characters would let a route inject headers or split the request.
   // oxlint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\?#]/.test(route)) {
-    reject(
+    throw invalidRoute(
+      route,
       'it contains a control character, a backslash, "?" or "#" (give query parameters separately)',
     );
   }
   if (/^[a-z][a-z0-9+.-]*:/i.test(route))
-    reject('it names a scheme; internal requests only reach this app');
+    throw invalidRoute(
+      route,
+      'it names a scheme; internal requests only reach this app',
+    );
   if (hasLoneSurrogate(route))
-    reject(
+    throw invalidRoute(
+      route,
       'it holds a lone surrogate (half of a UTF-16 pair), which no URL can carry',
     );
-  const segments = route.replace(/^\/|\/$/g, '').split('/');
-  if (route.replace(/^\/|\/$/g, '') === '') segments.length = 0;
-  for (const segment of segments) {
-    if (segment === '') reject('it contains an empty segment ("//")');
-    if (segment === '.' || segment === '..')
-      reject('it contains a "." or ".." segment');
-  }
-  return `/${segments.map(encodeURIComponent).join('/')}`;
+}
+
+function invalidRoute(route: unknown, why: string): InvalidJobRequestError {
+  return new InvalidJobRequestError(messages.invalidRouteMessage(route, why));
 }
 
 function encodeBody(
