@@ -77,4 +77,59 @@ describe.runIf(
       await fault.close();
     }
   }, 60_000);
+
+  it('longer than what is left of errorTimeout does not end the job as timed out here while its ending is on its way', async () => {
+    const fault = await startTcpFault(
+      serviceUrl(store === 'mariadb' ? 'mariadb' : 'postgres'),
+    );
+    const logger = new RecordingLogger();
+    const errorTimeoutMs = 10_000;
+    const t = await createTestApp({
+      controllers: [OutageController],
+      databaseUrl: fault.url,
+      logger,
+      backjob: { errorTimeout: errorTimeoutMs / 1000 },
+    });
+    const gate = `outage-${randomUUID()}`;
+    try {
+      const id = await t.backjob.start(`outage/${gate}`);
+      const held = await waitForJob(t.backjob, id, (s) => s.progress === 10);
+      const lastSignOfLife = held.updatedTime.getTime();
+      fault.cut();
+      // The handler returns 5 s after its last write: its ending is tried
+      // until 5 s after the row turns stale.
+      await untilClock(lastSignOfLife + errorTimeoutMs / 2);
+      gates.open(gate);
+      await expect
+        .poll(() => logger.warnings.join('\n'), {
+          timeout: 20_000,
+          interval: 50,
+        })
+        .toMatch(/could not store the final status of job .* yet/);
+      // The database comes back once the row reads stale, and the next
+      // attempt (every 2 s) is still ahead.
+      await untilClock(lastSignOfLife + errorTimeoutMs + 200);
+      fault.restore();
+      // Reading the job applies the staleness rule: without the ending under
+      // way counted as a sign of life, this read ends it as timed out.
+      expect((await t.backjob.getStatus(id))?.status).toBe(
+        JobStatus.InProgress,
+      );
+      expect(await waitForJob(t.backjob, id, FINAL, 15_000)).toMatchObject({
+        status: JobStatus.Completed,
+        result: { done: gate },
+      });
+    } finally {
+      fault.restore();
+      gates.open(gate);
+      await t.close();
+      await fault.close();
+    }
+  }, 60_000);
 });
+
+/** Resolves once the wall clock reads `epochMs`: the staleness rule reads it. */
+async function untilClock(epochMs: number): Promise<void> {
+  const wait = epochMs - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}

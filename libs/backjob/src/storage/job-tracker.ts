@@ -70,6 +70,9 @@ export class JobTracker {
   readonly endings = new Subject<JobEndedEvent>();
   /** Progress reported by this instance's handlers, as they report it. */
   readonly liveProgress = new Subject<LiveProgress>();
+  // Jobs whose handler ran here and whose ending is being written (tried
+  // again while the database is away): alive, though the row cannot say so.
+  private readonly endingsUnderWay = new Set<string>();
 
   constructor(
     @Inject(BACKJOB_JOB_STORE) private readonly store: JobStore,
@@ -123,8 +126,17 @@ export class JobTracker {
     return this.store.find(id);
   }
 
+  /**
+   * The lifecycle's staleness rule, except for a job whose handler's ending
+   * this instance is still writing: after an outage longer than what is
+   * left of its errorTimeout, its row reads stale, and ending it as timed
+   * out would throw away what the handler did a moment before it is stored.
+   */
   isStale(job: JobRecord, now = Date.now()): boolean {
-    return isStale(job, now, this.options.errorTimeout);
+    return (
+      !this.endingsUnderWay.has(job.id) &&
+      isStale(job, now, this.options.errorTimeout)
+    );
   }
 
   async claim(id: string): Promise<boolean> {
@@ -165,17 +177,24 @@ export class JobTracker {
    * until `errorTimeout` has passed (a database failover takes tens of
    * seconds; after errorTimeout the lifecycle counts the job dead anyway),
    * every 2 s after the first few, until `signal` aborts (a shutdown
-   * interrupts the run, or the job ended elsewhere).
+   * interrupts the run, or the job ended elsewhere). Meanwhile this instance
+   * does not count the job stale; other instances, which see only its row,
+   * may.
    */
-  endOwnRun(
+  async endOwnRun(
     id: string,
     requested: JobEnding,
     signal: AbortSignal,
   ): Promise<boolean> {
-    return this.writeEnding(id, requested, {
-      until: Date.now() + this.options.errorTimeout * 1000,
-      signal,
-    });
+    this.endingsUnderWay.add(id);
+    try {
+      return await this.writeEnding(id, requested, {
+        until: Date.now() + this.options.errorTimeout * 1000,
+        signal,
+      });
+    } finally {
+      this.endingsUnderWay.delete(id);
+    }
   }
 
   private async writeEnding(
