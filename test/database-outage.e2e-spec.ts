@@ -70,6 +70,13 @@ describe.runIf(
         result: { done: gate },
       });
       expect(logger.errors.join('\n')).not.toMatch(/final status/);
+      // The monitor's watchdog read the job every second while the database
+      // was away: one warning for the outage.
+      expect(
+        logger.warnings.filter((line) =>
+          line.includes(`could not read job ${id} to watch over it`),
+        ),
+      ).toHaveLength(1);
     } finally {
       fault.restore();
       gates.open(gate);

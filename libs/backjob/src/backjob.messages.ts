@@ -212,6 +212,13 @@ export const endNotStoredMessage = (jobId: string, error: unknown) =>
 export const monitorCrashedMessage = (jobId: string, error: unknown) =>
   `BackJob's monitor of job ${jobId} stopped on an error: ${describeError(error)}`;
 
+export const watchdogCheckFailedMessage = (
+  jobId: string,
+  error: unknown,
+  everyMs: number,
+) =>
+  `BackJob could not read job ${jobId} to watch over it: ${describeError(error)}. It tries again every ${everyMs / 1000} s, and says so again only after a read succeeded; the job goes on meanwhile.`;
+
 export const selfCheckFailedMessage = (url: string, why: string) =>
   `BackJob cannot reach this app at ${url}: ${why}. Background jobs will fail until it can. Set the baseUrl option to an address where the app reaches itself.`;
 

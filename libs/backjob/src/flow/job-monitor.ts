@@ -187,9 +187,19 @@ export class JobMonitor {
         stop.abort();
       }
     };
+    // A store that is away fails every check until it is back: one warning
+    // for the outage, not one a second per running job.
+    let failing = false;
     const timer = setInterval(() => {
-      check().catch((error) =>
-        this.logger.warn(messages.monitorCrashedMessage(job.id, error)),
+      check().then(
+        () => (failing = false),
+        (error: unknown) => {
+          if (!failing)
+            this.logger.warn(
+              messages.watchdogCheckFailedMessage(job.id, error, everyMs),
+            );
+          failing = true;
+        },
       );
     }, everyMs);
     timer.unref();
