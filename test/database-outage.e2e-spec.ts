@@ -135,6 +135,74 @@ describe.runIf(
   }, 60_000);
 });
 
+describe.runIf(store === 'postgres' || store === 'mariadb')(
+  `a database outage while a job is watched (${store})`,
+  () => {
+    // With the database alone, watch() reads the store every
+    // watchPollInterval; with Redis beside it (postgres+redis), the changes
+    // come over pub/sub and the reads from the cache, so no read would fail.
+    it('keeps the streams of its watchers open, and they get the ending once the database is back', async () => {
+      const fault = await startTcpFault(
+        serviceUrl(store === 'mariadb' ? 'mariadb' : 'postgres'),
+      );
+      const logger = new RecordingLogger();
+      const t = await createTestApp({
+        controllers: [OutageController],
+        databaseUrl: fault.url,
+        logger,
+      });
+      const gate = `outage-${randomUUID()}`;
+      const seen: JobStatusSnapshot[] = [];
+      let failure: unknown;
+      let completed = false;
+      try {
+        const id = await t.backjob.start(`outage/${gate}`);
+        await waitForJob(t.backjob, id, (s) => s.progress === 10);
+        const watching = t.backjob.watch(id).subscribe({
+          next: (snapshot) => seen.push(snapshot),
+          error: (error: unknown) => (failure = error),
+          complete: () => (completed = true),
+        });
+        try {
+          await expect.poll(() => seen.length).toBeGreaterThan(0);
+          fault.cut();
+          await expect
+            .poll(() => logger.warnings.join('\n'), {
+              timeout: 10_000,
+              interval: 50,
+            })
+            .toContain(`could not read job ${id} for its watchers`);
+          expect(failure).toBeUndefined();
+          fault.restore();
+          gates.open(gate);
+          await expect
+            .poll(() => completed || failure !== undefined, {
+              timeout: 15_000,
+            })
+            .toBe(true);
+          expect(failure).toBeUndefined();
+          expect(seen.at(-1)).toMatchObject({
+            status: JobStatus.Completed,
+            result: { done: gate },
+          });
+          expect(
+            logger.warnings.filter((line) =>
+              line.includes(`could not read job ${id} for its watchers`),
+            ),
+          ).toHaveLength(1);
+        } finally {
+          watching.unsubscribe();
+        }
+      } finally {
+        fault.restore();
+        gates.open(gate);
+        await t.close();
+        await fault.close();
+      }
+    }, 60_000);
+  },
+);
+
 /** Resolves once the wall clock reads `epochMs`: the staleness rule reads it. */
 async function untilClock(epochMs: number): Promise<void> {
   const wait = epochMs - Date.now();

@@ -219,6 +219,13 @@ export const watchdogCheckFailedMessage = (
 ) =>
   `BackJob could not read job ${jobId} to watch over it: ${describeError(error)}. It tries again every ${everyMs / 1000} s, and says so again only after a read succeeded; the job goes on meanwhile.`;
 
+export const watchReadFailedMessage = (
+  jobId: string,
+  error: unknown,
+  retryMs: number,
+) =>
+  `BackJob could not read job ${jobId} for its watchers: ${describeError(error)}. It tries again every ${retryMs / 1000} s, and says so again only after a read succeeded; its watchers keep their stream and get the job's next change once the store answers.`;
+
 export const selfCheckFailedMessage = (url: string, why: string) =>
   `BackJob cannot reach this app at ${url}: ${why}. Background jobs will fail until it can. Set the baseUrl option to an address where the app reaches itself.`;
 

@@ -1,11 +1,15 @@
 import {
   Inject,
   Injectable,
+  Logger,
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { concat, defer, filter, merge, of, type Observable } from 'rxjs';
 import { RunningJobs } from '../flow/running-jobs.js';
-import { BACKJOB_RESOLVED_OPTIONS } from '../backjob.constants.js';
+import {
+  BACKJOB_LOGGER_CONTEXT,
+  BACKJOB_RESOLVED_OPTIONS,
+} from '../backjob.constants.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { JobNotFoundError } from '../errors/job-not-found.error.js';
 import { JobWatchStoppedError } from '../errors/job-watch-stopped.error.js';
@@ -25,6 +29,7 @@ import { ProgressEstimator } from './progress-estimator.js';
  */
 @Injectable()
 export class JobFeedService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT);
   private readonly feeds = new Map<string, JobFeed>();
   private readonly sources: JobFeedSources;
 
@@ -53,6 +58,7 @@ export class JobFeedService implements BeforeApplicationShutdown {
           return unwritten ? concat(of(unwritten), reported) : reported;
         }),
       notFound: (id) => new JobNotFoundError(id),
+      warn: (message) => this.logger.warn(message),
       errorTimeout: options.errorTimeout,
     };
   }

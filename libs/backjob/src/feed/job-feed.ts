@@ -6,6 +6,7 @@ import {
   lastSignOfLife,
   stallTime,
 } from '../lifecycle/job-lifecycle.js';
+import * as messages from '../backjob.messages.js';
 import type { JobStatusSnapshot } from '../interfaces/job-status.interface.js';
 import type { JobRecord } from '../storage/job-store.js';
 import type { LiveProgress } from '../storage/job-tracker.js';
@@ -22,6 +23,8 @@ export interface JobFeedSources {
   live(id: string): Observable<LiveProgress>;
   /** The error for an id that no job has. */
   notFound(id: string): Error;
+  /** Logs a warning. */
+  warn(message: string): void;
   /** Seconds, as the `errorTimeout` option. */
   errorTimeout: number;
 }
@@ -32,6 +35,8 @@ const TIMEOUT_MARGIN_MS = 10;
 // A floor for the recheck timer, in case a timed-out job cannot be failed yet
 // (a store error, or another writer got there first).
 const MIN_RECHECK_MS = 1000;
+// How soon a read that failed is tried again (the store is away).
+const READ_RETRY_MS = 1000;
 
 /**
  * The live state of one job in this instance, shared by all its watchers:
@@ -41,7 +46,9 @@ const MIN_RECHECK_MS = 1000;
  *
  * Besides the change ticks, a timer reads the job again when it would turn
  * stalled and when it would time out, so that watchers learn both even when
- * no instance says anything (it died).
+ * no instance says anything (it died). A read that fails once watchers have
+ * a snapshot is tried again every second: a database failover does not end
+ * their streams.
  */
 export class JobFeed {
   private readonly subscribers = new Set<Subscriber<JobStatusSnapshot>>();
@@ -57,6 +64,8 @@ export class JobFeed {
   private recheck: ReturnType<typeof setTimeout> | undefined;
   private reading = false;
   private readAgain = false;
+  /** True from a failed read to the next one that succeeds: one warning per outage. */
+  private readFailing = false;
   private stopped = false;
 
   constructor(
@@ -151,11 +160,28 @@ export class JobFeed {
     this.reading = true;
     this.sources.read(this.jobId).then(
       (job) => this.afterRead(() => this.receive(job)),
-      (error: unknown) =>
-        this.afterRead(() =>
-          this.abort(error instanceof Error ? error : new Error(String(error))),
-        ),
+      (error: unknown) => this.afterRead(() => this.readFailed(error)),
     );
+  }
+
+  /**
+   * Before the first snapshot, the watchers learn of the failure: there is
+   * nothing to show them. After it, they keep what they have and the read
+   * is tried again.
+   */
+  private readFailed(error: unknown): void {
+    if (!this.latest)
+      return this.abort(
+        error instanceof Error ? error : new Error(String(error)),
+      );
+    if (!this.readFailing)
+      this.sources.warn(
+        messages.watchReadFailedMessage(this.jobId, error, READ_RETRY_MS),
+      );
+    this.readFailing = true;
+    clearTimeout(this.recheck);
+    this.recheck = setTimeout(() => this.refresh(), READ_RETRY_MS);
+    this.recheck.unref();
   }
 
   private afterRead(handle: () => void): void {
@@ -170,6 +196,7 @@ export class JobFeed {
 
   private receive(job: JobRecord | null): void {
     if (!job) return this.abort(this.sources.notFound(this.jobId));
+    this.readFailing = false;
     this.latest = job;
     this.send(this.snapshotOf(this.withLive(job)));
     // The last watcher may have left on that snapshot (take(1)).
