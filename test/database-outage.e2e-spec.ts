@@ -4,6 +4,7 @@ import {
   BackgroundWorker,
   BackJobService,
   JobStatus,
+  JobStoreUnavailableError,
   type JobStatusSnapshot,
 } from 'nestjs-backjob';
 import { RecordingLogger } from './fixtures/boot.js';
@@ -202,6 +203,58 @@ describe.runIf(store === 'postgres' || store === 'mariadb')(
     }, 60_000);
   },
 );
+
+describe.runIf(
+  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
+)(`a database that hangs while a job starts (${store})`, () => {
+  it('makes start() reject within requestTimeout with JobStoreUnavailableError, and the record that lands later is ended, never run', async () => {
+    const fault = await startTcpFault(
+      serviceUrl(store === 'mariadb' ? 'mariadb' : 'postgres'),
+    );
+    const logger = new RecordingLogger();
+    const t = await createTestApp({
+      controllers: [OutageController],
+      databaseUrl: fault.url,
+      logger,
+      backjob: { requestTimeout: 1 },
+    });
+    const gate = `outage-${randomUUID()}`;
+    try {
+      fault.hang();
+      const began = Date.now();
+      const failure = await t.backjob.start(`outage/${gate}`).then(
+        (id) => new Error(`start() recorded job ${id}`),
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(JobStoreUnavailableError);
+      expect((failure as Error).message).toMatch(
+        /did not record the job within 1 s \(requestTimeout\)/,
+      );
+      // Within requestTimeout, with room for a loaded machine; without the
+      // bound, start() waits as long as the database hangs.
+      expect(Date.now() - began).toBeLessThan(5_000);
+      // What the connection held arrives now: the record, then its ending.
+      fault.restore();
+      let jobs: JobStatusSnapshot[] = [];
+      await expect
+        .poll(
+          async () => {
+            jobs = (await t.backjob.list()).jobs;
+            return jobs.map((job) => job.status);
+          },
+          { timeout: 15_000 },
+        )
+        .toEqual([JobStatus.Failed]);
+      expect(jobs[0].statusText).toContain('after start() had given up');
+      expect(gates.reached.has(gate)).toBe(false);
+    } finally {
+      fault.restore();
+      gates.open(gate);
+      await t.close();
+      await fault.close();
+    }
+  }, 60_000);
+});
 
 /** Resolves once the wall clock reads `epochMs`: the staleness rule reads it. */
 async function untilClock(epochMs: number): Promise<void> {

@@ -413,6 +413,12 @@ const joinTitle = (title: string | undefined, detail: string) =>
 export const jobStoreUnavailableMessage = (error: unknown) =>
   `BackJob could not reach its cache, the only place it keeps jobs (useDb: false): ${describeError(error)}. Check that the cache server, e.g. Redis, is running and reachable from this instance, or raise cacheTimeout if it is only slow.`;
 
+export const jobNotRecordedMessage = (seconds: number) =>
+  `BackJob's database did not record the job within ${seconds} s (requestTimeout), so start() gave up: the job will not run, and if its record lands later it is ended at once. Check that the database is running and answering, then start the job again.`;
+
+export const recordTimeoutReason = (seconds: number) =>
+  `the database did not answer within ${seconds} s (requestTimeout)`;
+
 export const jobStoreUnavailableWarning = (error: unknown) =>
   `BackJob's cache, where it keeps jobs (useDb: false), failed: ${describeError(error)}. Until it answers again, starting and reading jobs fails with JobStoreUnavailableError. Check that the cache server, e.g. Redis, is running and reachable, or raise cacheTimeout if it is only slow.`;
 

@@ -57,7 +57,10 @@ export class BackJobService {
    * random UUID) once the job is recorded and handed to its monitor, which
    * runs it when a slot of `maxConcurrentJobs` is free (and its delay is
    * over). Throws `InvalidJobRequestError` for a request that cannot be
-   * sent, `BackJobShutdownError` once the app has begun to shut down.
+   * sent, `BackJobShutdownError` once the app has begun to shut down,
+   * `JobStoreUnavailableError` when the store does not record the job in
+   * time (`requestTimeout` for the database, `cacheTimeout` for the cache
+   * alone).
    */
   start(request: JobRequest, options?: StartJobOptions): Promise<string> {
     return this.launcher.start(request, options);

@@ -3,13 +3,17 @@ import * as messages from '../backjob.messages.js';
 /**
  * Thrown by `start()`, `getStatus()` and the other calls that reach the job
  * store when the cache is the only store (`useDb: false`) and it fails or
- * does not answer within `cacheTimeout`. Nothing can be promised about the
- * job in flight: check the cache server, then retry.
+ * does not answer within `cacheTimeout`; and by `start()` when the database
+ * does not record its job within `requestTimeout`. That job never runs:
+ * check the store, then start it again.
  */
 export class JobStoreUnavailableError extends Error {
   override name = 'JobStoreUnavailableError';
 
-  constructor(cause: unknown) {
-    super(messages.jobStoreUnavailableMessage(cause), { cause });
+  constructor(
+    cause: unknown,
+    message = messages.jobStoreUnavailableMessage(cause),
+  ) {
+    super(message, { cause });
   }
 }

@@ -144,7 +144,9 @@ export interface BackJobModuleOptions {
    * does not answer), and the worker request's claim of its job, made as
    * the request reaches the app, before its guards (from then on, a route
    * that hangs is ended by `errorTimeout`). A job whose request is not
-   * answered in time fails "no answer in N s".
+   * answered in time fails "no answer in N s". It also bounds how long
+   * `start()` waits for the database to record its job: then it rejects
+   * with `JobStoreUnavailableError`, and the job never runs.
    *
    * Default: `10`.
    */

@@ -127,6 +127,8 @@ export const ENDING_TEXTS = {
   notStartedBeforeShutdown: 'instance shut down before the job started',
   storeDidNotAnswer:
     'not started: the cache, where jobs are kept, did not answer in time, and start() failed',
+  recordedTooLate:
+    'not started: the database recorded the job after start() had given up waiting for it (requestTimeout)',
   instanceLost:
     'the instance that held this job stopped before the job started; the job ran as a user, and their credentials were only in that instance',
 } as const;
