@@ -9,8 +9,13 @@ import {
 } from 'nestjs-backjob';
 import { RecordingLogger } from './fixtures/boot.js';
 import { gates } from './fixtures/gated-work.controller.js';
-import { startTcpFault } from './fixtures/tcp-proxy.js';
-import { createTestApp, waitForJob } from './fixtures/test-app.js';
+import { startTcpFault, type TcpFault } from './fixtures/tcp-proxy.js';
+import {
+  createTestApp,
+  waitForJob,
+  type TestApp,
+  type TestAppOptions,
+} from './fixtures/test-app.js';
 import { currentTestStore, serviceUrl } from './fixtures/test-stores.js';
 
 @Controller('outage')
@@ -39,100 +44,75 @@ describe.runIf(
   store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
 )(`a database outage while a job ends (${store})`, () => {
   it('longer than the quick retries still stores what the job did once the database is back, within errorTimeout', async () => {
-    const fault = await startTcpFault(
-      serviceUrl(store === 'mariadb' ? 'mariadb' : 'postgres'),
+    await withRelayedDatabase(
+      { errorTimeout: 30 },
+      async ({ t, fault, logger, gate }) => {
+        const id = await t.backjob.start(`outage/${gate}`);
+        await waitForJob(t.backjob, id, (s) => s.progress === 10);
+        fault.cut();
+        // The handler returns while the database is away: its ending fails.
+        gates.open(gate);
+        // The outage lasts until the four quick attempts any other ending
+        // gets (about 4.2 s) have failed, which the warning says: then the
+        // database comes back, far within errorTimeout.
+        await expect
+          .poll(() => logger.warnings.join('\n'), {
+            timeout: 20_000,
+            interval: 50,
+          })
+          .toMatch(RETRYING);
+        fault.restore();
+        expect(await waitForJob(t.backjob, id, FINAL, 15_000)).toMatchObject({
+          status: JobStatus.Completed,
+          result: { done: gate },
+        });
+        expect(logger.errors.join('\n')).not.toMatch(/final status/);
+        // The monitor's watchdog read the job every second while the database
+        // was away: one warning for the outage (none with Redis beside it,
+        // where it reads the job from the cache).
+        expect(
+          logger.warnings.filter((line) =>
+            line.includes(`could not read job ${id} to watch over it`),
+          ),
+        ).toHaveLength(store === 'postgres+redis' ? 0 : 1);
+      },
     );
-    const logger = new RecordingLogger();
-    const t = await createTestApp({
-      controllers: [OutageController],
-      databaseUrl: fault.url,
-      logger,
-      backjob: { errorTimeout: 30 },
-    });
-    const gate = `outage-${randomUUID()}`;
-    try {
-      const id = await t.backjob.start(`outage/${gate}`);
-      await waitForJob(t.backjob, id, (s) => s.progress === 10);
-      fault.cut();
-      // The handler returns while the database is away: its ending fails.
-      gates.open(gate);
-      // The outage lasts until the four quick attempts any other ending
-      // gets (about 4.2 s) have failed, which the warning says: then the
-      // database comes back, far within errorTimeout.
-      await expect
-        .poll(() => logger.warnings.join('\n'), {
-          timeout: 20_000,
-          interval: 50,
-        })
-        .toMatch(RETRYING);
-      fault.restore();
-      expect(await waitForJob(t.backjob, id, FINAL, 15_000)).toMatchObject({
-        status: JobStatus.Completed,
-        result: { done: gate },
-      });
-      expect(logger.errors.join('\n')).not.toMatch(/final status/);
-      // The monitor's watchdog read the job every second while the database
-      // was away: one warning for the outage.
-      expect(
-        logger.warnings.filter((line) =>
-          line.includes(`could not read job ${id} to watch over it`),
-        ),
-      ).toHaveLength(1);
-    } finally {
-      fault.restore();
-      gates.open(gate);
-      await t.close();
-      await fault.close();
-    }
   }, 60_000);
 
   it('longer than what is left of errorTimeout does not end the job as timed out here while its ending is on its way', async () => {
-    const fault = await startTcpFault(
-      serviceUrl(store === 'mariadb' ? 'mariadb' : 'postgres'),
-    );
-    const logger = new RecordingLogger();
     const errorTimeoutMs = 10_000;
-    const t = await createTestApp({
-      controllers: [OutageController],
-      databaseUrl: fault.url,
-      logger,
-      backjob: { errorTimeout: errorTimeoutMs / 1000 },
-    });
-    const gate = `outage-${randomUUID()}`;
-    try {
-      const id = await t.backjob.start(`outage/${gate}`);
-      const held = await waitForJob(t.backjob, id, (s) => s.progress === 10);
-      const lastSignOfLife = held.updatedTime.getTime();
-      fault.cut();
-      // The handler returns 5 s after its last write: its ending is tried
-      // until 5 s after the row turns stale.
-      await untilClock(lastSignOfLife + errorTimeoutMs / 2);
-      gates.open(gate);
-      await expect
-        .poll(() => logger.warnings.join('\n'), {
-          timeout: 20_000,
-          interval: 50,
-        })
-        .toMatch(/could not store the final status of job .* yet/);
-      // The database comes back once the row reads stale, and the next
-      // attempt (every 2 s) is still ahead.
-      await untilClock(lastSignOfLife + errorTimeoutMs + 200);
-      fault.restore();
-      // Reading the job applies the staleness rule: without the ending under
-      // way counted as a sign of life, this read ends it as timed out.
-      expect((await t.backjob.getStatus(id))?.status).toBe(
-        JobStatus.InProgress,
-      );
-      expect(await waitForJob(t.backjob, id, FINAL, 15_000)).toMatchObject({
-        status: JobStatus.Completed,
-        result: { done: gate },
-      });
-    } finally {
-      fault.restore();
-      gates.open(gate);
-      await t.close();
-      await fault.close();
-    }
+    await withRelayedDatabase(
+      { errorTimeout: errorTimeoutMs / 1000 },
+      async ({ t, fault, logger, gate }) => {
+        const id = await t.backjob.start(`outage/${gate}`);
+        const held = await waitForJob(t.backjob, id, (s) => s.progress === 10);
+        const lastSignOfLife = held.updatedTime.getTime();
+        fault.cut();
+        // The handler returns 5 s after its last write: its ending is tried
+        // until 5 s after the row turns stale.
+        await untilClock(lastSignOfLife + errorTimeoutMs / 2);
+        gates.open(gate);
+        await expect
+          .poll(() => logger.warnings.join('\n'), {
+            timeout: 20_000,
+            interval: 50,
+          })
+          .toMatch(/could not store the final status of job .* yet/);
+        // The database comes back once the row reads stale, and the next
+        // attempt (every 2 s) is still ahead.
+        await untilClock(lastSignOfLife + errorTimeoutMs + 200);
+        fault.restore();
+        // Reading the job applies the staleness rule: without the ending under
+        // way counted as a sign of life, this read ends it as timed out.
+        expect((await t.backjob.getStatus(id))?.status).toBe(
+          JobStatus.InProgress,
+        );
+        expect(await waitForJob(t.backjob, id, FINAL, 15_000)).toMatchObject({
+          status: JobStatus.Completed,
+          result: { done: gate },
+        });
+      },
+    );
   }, 60_000);
 });
 
@@ -143,20 +123,10 @@ describe.runIf(store === 'postgres' || store === 'mariadb')(
     // watchPollInterval; with Redis beside it (postgres+redis), the changes
     // come over pub/sub and the reads from the cache, so no read would fail.
     it('keeps the streams of its watchers open, and they get the ending once the database is back', async () => {
-      const fault = await startTcpFault(
-        serviceUrl(store === 'mariadb' ? 'mariadb' : 'postgres'),
-      );
-      const logger = new RecordingLogger();
-      const t = await createTestApp({
-        controllers: [OutageController],
-        databaseUrl: fault.url,
-        logger,
-      });
-      const gate = `outage-${randomUUID()}`;
-      const seen: JobStatusSnapshot[] = [];
-      let failure: unknown;
-      let completed = false;
-      try {
+      await withRelayedDatabase({}, async ({ t, fault, logger, gate }) => {
+        const seen: JobStatusSnapshot[] = [];
+        let failure: unknown;
+        let completed = false;
         const id = await t.backjob.start(`outage/${gate}`);
         await waitForJob(t.backjob, id, (s) => s.progress === 10);
         const watching = t.backjob.watch(id).subscribe({
@@ -194,12 +164,7 @@ describe.runIf(store === 'postgres' || store === 'mariadb')(
         } finally {
           watching.unsubscribe();
         }
-      } finally {
-        fault.restore();
-        gates.open(gate);
-        await t.close();
-        await fault.close();
-      }
+      });
     }, 60_000);
   },
 );
@@ -208,53 +173,81 @@ describe.runIf(
   store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
 )(`a database that hangs while a job starts (${store})`, () => {
   it('makes start() reject within requestTimeout with JobStoreUnavailableError, and the record that lands later is ended, never run', async () => {
-    const fault = await startTcpFault(
-      serviceUrl(store === 'mariadb' ? 'mariadb' : 'postgres'),
+    await withRelayedDatabase(
+      { requestTimeout: 1 },
+      async ({ t, fault, gate }) => {
+        fault.hang();
+        const began = Date.now();
+        const failure = await t.backjob.start(`outage/${gate}`).then(
+          (id) => new Error(`start() recorded job ${id}`),
+          (error: unknown) => error,
+        );
+        expect(failure).toBeInstanceOf(JobStoreUnavailableError);
+        expect((failure as Error).message).toMatch(
+          /did not record the job within 1 s \(requestTimeout\)/,
+        );
+        // Within requestTimeout, with room for a loaded machine; without the
+        // bound, start() waits as long as the database hangs.
+        expect(Date.now() - began).toBeLessThan(5_000);
+        // What the connection held arrives now: the record, then its ending.
+        fault.restore();
+        let jobs: JobStatusSnapshot[] = [];
+        await expect
+          .poll(
+            async () => {
+              jobs = (await t.backjob.list()).jobs;
+              return jobs.map((job) => job.status);
+            },
+            { timeout: 15_000 },
+          )
+          .toEqual([JobStatus.Failed]);
+        expect(jobs[0].statusText).toContain('after start() had given up');
+        expect(gates.reached.has(gate)).toBe(false);
+      },
     );
-    const logger = new RecordingLogger();
+  }, 60_000);
+});
+
+interface RelayedDatabase {
+  t: TestApp;
+  fault: TcpFault;
+  logger: RecordingLogger;
+  /** The gate of this test's handler (`outage/<gate>`): open when it may return. */
+  gate: string;
+}
+
+/**
+ * An app on this project's database reached through a TCP relay that the
+ * test can cut or hang, with a recording logger; everything is restored,
+ * opened and closed afterwards, whatever the test did.
+ */
+async function withRelayedDatabase(
+  backjob: TestAppOptions['backjob'],
+  test: (relayed: RelayedDatabase) => Promise<void>,
+): Promise<void> {
+  const fault = await startTcpFault(
+    serviceUrl(store === 'mariadb' ? 'mariadb' : 'postgres'),
+  );
+  const logger = new RecordingLogger();
+  const gate = `outage-${randomUUID()}`;
+  try {
     const t = await createTestApp({
       controllers: [OutageController],
       databaseUrl: fault.url,
       logger,
-      backjob: { requestTimeout: 1 },
+      backjob,
     });
-    const gate = `outage-${randomUUID()}`;
     try {
-      fault.hang();
-      const began = Date.now();
-      const failure = await t.backjob.start(`outage/${gate}`).then(
-        (id) => new Error(`start() recorded job ${id}`),
-        (error: unknown) => error,
-      );
-      expect(failure).toBeInstanceOf(JobStoreUnavailableError);
-      expect((failure as Error).message).toMatch(
-        /did not record the job within 1 s \(requestTimeout\)/,
-      );
-      // Within requestTimeout, with room for a loaded machine; without the
-      // bound, start() waits as long as the database hangs.
-      expect(Date.now() - began).toBeLessThan(5_000);
-      // What the connection held arrives now: the record, then its ending.
-      fault.restore();
-      let jobs: JobStatusSnapshot[] = [];
-      await expect
-        .poll(
-          async () => {
-            jobs = (await t.backjob.list()).jobs;
-            return jobs.map((job) => job.status);
-          },
-          { timeout: 15_000 },
-        )
-        .toEqual([JobStatus.Failed]);
-      expect(jobs[0].statusText).toContain('after start() had given up');
-      expect(gates.reached.has(gate)).toBe(false);
+      await test({ t, fault, logger, gate });
     } finally {
       fault.restore();
       gates.open(gate);
       await t.close();
-      await fault.close();
     }
-  }, 60_000);
-});
+  } finally {
+    await fault.close();
+  }
+}
 
 /** Resolves once the wall clock reads `epochMs`: the staleness rule reads it. */
 async function untilClock(epochMs: number): Promise<void> {
