@@ -16,18 +16,12 @@ import {
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { InvalidJobRequestError } from '../errors/invalid-job-request.error.js';
-import { JobStoreUnavailableError } from '../errors/job-store-unavailable.error.js';
 import type {
   JobRequest,
   StartJobOptions,
 } from '../interfaces/job-request.interface.js';
-import {
-  ENDING_TEXTS,
-  JobEndings,
-  JobStatus,
-} from '../lifecycle/job-lifecycle.js';
+import { JobEndings, JobStatus } from '../lifecycle/job-lifecycle.js';
 import type { JobRecord } from '../storage/job-store.js';
-import { withinDeadline } from '../storage/call-deadline.js';
 import { JobTracker } from '../storage/job-tracker.js';
 import { pickForwardedHeaders } from './forwarded-headers.js';
 import {
@@ -158,7 +152,7 @@ export class JobLauncher {
       result: null,
       retryOf: launch.retryOf,
     };
-    const { id, merged } = await this.record(record);
+    const { id, merged } = await this.tracker.insert(record);
     // Only now is there a job to name in the warning.
     for (const name of launch.forwarded.dropped)
       this.logger.warn(messages.droppedHeaderMessage(id, name));
@@ -181,39 +175,6 @@ export class JobLauncher {
         anonymous,
       });
     return id;
-  }
-
-  /**
-   * Records the job, waiting for the store at most `requestTimeout`: a
-   * database that hangs must not hang `start()`, nor the request that
-   * called it. A record that lands after `start()` gave up is ended at
-   * once: nobody has its id, and the sweep would take it over and run it.
-   */
-  private record(record: JobRecord): Promise<{ id: string; merged: boolean }> {
-    const seconds = this.options.requestTimeout;
-    const writing = this.tracker.insert(record);
-    let gaveUp = false;
-    return withinDeadline(writing, seconds * 1000, () => {
-      gaveUp = true;
-      return new Error(messages.recordTimeoutReason(seconds));
-    }).catch((error: unknown) => {
-      if (!gaveUp) throw error;
-      // The tracker logs an ending it could not store; nothing to add here.
-      writing
-        .then(({ id, merged }) =>
-          merged
-            ? false
-            : this.tracker.end(
-                id,
-                JobEndings.failed('', ENDING_TEXTS.recordedTooLate),
-              ),
-        )
-        .catch(() => undefined);
-      throw new JobStoreUnavailableError(
-        error,
-        messages.jobNotRecordedMessage(seconds),
-      );
-    });
   }
 
   /**

@@ -1,6 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
 import * as messages from '../backjob.messages.js';
-import { withinDeadline } from './call-deadline.js';
 
 // After a failure the cache is left alone for this long, so that an outage
 // costs one timeout every two seconds rather than one on every call.
@@ -16,11 +15,16 @@ export function withinCacheTimeout<T>(
   call: Promise<T>,
   timeoutMs: number,
 ): Promise<T> {
-  return withinDeadline(
-    call,
-    timeoutMs,
-    () => new Error(messages.cacheTimeoutReason(timeoutMs)),
-  );
+  // A call that answers after its timeout has nobody left to tell.
+  call.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(messages.cacheTimeoutReason(timeoutMs))),
+      timeoutMs,
+    );
+  });
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

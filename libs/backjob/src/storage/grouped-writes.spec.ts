@@ -100,4 +100,39 @@ describe('GroupedWrites', () => {
     await bad;
     expect(alone).toEqual(['first', 'good']);
   });
+
+  it('gives up on writes past their deadline while they go on, and hands what lands late to late()', async () => {
+    const late: [string, string][] = [];
+    const { grouping, release } = heldGrouping({
+      deadline: {
+        ms: 20,
+        error: () => new Error('too slow'),
+        late: (item, result) => late.push([item.key, result]),
+      },
+    });
+    const writes = new GroupedWrites(grouping);
+    // The first goes alone, the next two wait behind it, as a group.
+    const outcomes = ['a', 'b', 'c'].map((key) =>
+      writes.add(write(key)).then(
+        (result) => `resolved ${result}`,
+        (error: Error) => `rejected ${error.message}`,
+      ),
+    );
+    // Held past the deadline: every caller is told so, none waits for the database.
+    expect(await Promise.all(outcomes)).toEqual([
+      'rejected too slow',
+      'rejected too slow',
+      'rejected too slow',
+    ]);
+    await release();
+    expect(late).toEqual([
+      ['a', 'one:a'],
+      ['b', 'group:b'],
+      ['c', 'group:c'],
+    ]);
+    // A write that arrives later has a deadline of its own.
+    const next = writes.add(write('d'));
+    await release();
+    expect(await next).toBe('one:d');
+  });
 });

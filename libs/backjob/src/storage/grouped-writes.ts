@@ -21,6 +21,17 @@ export interface WriteGrouping<T, R> {
    * `start()` called one after another would wait a turn each.
    */
   gatherTurn?: boolean;
+  /**
+   * How long a caller waits for its write: past `ms`, its promise rejects
+   * with `error()` while the write goes on, and `late()` gets the item and
+   * what it wrote, should it land after all. One timer for every write
+   * under way: a timer per call costs more than a row in a burst.
+   */
+  deadline?: {
+    ms: number;
+    error: () => Error;
+    late: (item: T, result: R) => void;
+  };
 }
 
 /**
@@ -35,16 +46,47 @@ export interface WriteGrouping<T, R> {
  */
 export class GroupedWrites<T, R> {
   private pending: Entry<T, R>[] = [];
+  private inFlight: Entry<T, R>[] = [];
   private writing = false;
+  private deadlineTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly grouping: WriteGrouping<T, R>) {}
 
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.pending.push({ item, settle: { resolve, reject } });
+      const { deadline } = this.grouping;
+      this.pending.push({
+        item,
+        settle: { resolve, reject },
+        dueAt: deadline ? Date.now() + deadline.ms : Infinity,
+        gaveUp: false,
+      });
+      if (deadline && !this.deadlineTimer) this.armDeadline(deadline.ms);
       if (!this.writing) void this.flush();
     });
   }
+
+  private armDeadline(inMs: number): void {
+    this.deadlineTimer = setTimeout(this.expire, inMs);
+    // A caller still waiting keeps the process alive by itself.
+    this.deadlineTimer.unref();
+  }
+
+  /** Gives up on the writes past their deadline; arms the timer for the next one due. */
+  private readonly expire = (): void => {
+    this.deadlineTimer = undefined;
+    const { deadline } = this.grouping;
+    const now = Date.now();
+    let nextDue = Infinity;
+    for (const entry of [...this.inFlight, ...this.pending]) {
+      if (entry.gaveUp) continue;
+      if (entry.dueAt <= now) {
+        entry.gaveUp = true;
+        entry.settle.reject(deadline!.error());
+      } else nextDue = Math.min(nextDue, entry.dueAt);
+    }
+    if (nextDue !== Infinity) this.armDeadline(nextDue - now);
+  };
 
   private async flush(): Promise<void> {
     this.writing = true;
@@ -88,11 +130,20 @@ export class GroupedWrites<T, R> {
   }
 
   private async write(group: Entry<T, R>[]): Promise<void> {
+    this.inFlight = group;
+    try {
+      await this.writeEntries(group);
+    } finally {
+      this.inFlight = [];
+    }
+  }
+
+  private async writeEntries(group: Entry<T, R>[]): Promise<void> {
     const { writeGroup, writeOne } = this.grouping;
     if (group.length > 1) {
       try {
         const results = await writeGroup(group.map((entry) => entry.item));
-        group.forEach((entry, i) => entry.settle.resolve(results[i]));
+        group.forEach((entry, i) => this.written(entry, results[i]));
         return;
       } catch {
         // One row broke the statement (a merge key already held, a value the
@@ -100,10 +151,18 @@ export class GroupedWrites<T, R> {
       }
     }
     await Promise.all(
-      group.map(({ item, settle }) =>
-        writeOne(item).then(settle.resolve, settle.reject),
+      group.map((entry) =>
+        writeOne(entry.item).then(
+          (result) => this.written(entry, result),
+          (error: unknown) => entry.settle.reject(error),
+        ),
       ),
     );
+  }
+
+  private written(entry: Entry<T, R>, result: R): void {
+    if (entry.gaveUp) this.grouping.deadline!.late(entry.item, result);
+    else entry.settle.resolve(result);
   }
 }
 
@@ -113,4 +172,8 @@ interface Entry<T, R> {
     resolve: (value: R) => void;
     reject: (error: unknown) => void;
   };
+  /** Epoch ms past which its caller gets `deadline.error()`; Infinity without a deadline. */
+  dueAt: number;
+  /** Its caller got the deadline's error: what it writes goes to `deadline.late()`. */
+  gaveUp: boolean;
 }

@@ -29,6 +29,7 @@ export function createJobStore(
     ? new SqlJobStore(
         repository!.manager.connection,
         repository!.metadata.tableName,
+        options.requestTimeout * 1000,
       )
     : null;
   if (!options.useCache) return database!;

@@ -1,6 +1,10 @@
 import { QueryFailedError, type DataSource } from 'typeorm';
+import * as messages from '../backjob.messages.js';
+import { JobStoreUnavailableError } from '../errors/job-store-unavailable.error.js';
 import {
+  ENDING_TEXTS,
   isPendingStatus,
+  JobEndings,
   type JobEnding,
   type RetentionRule,
 } from '../lifecycle/job-lifecycle.js';
@@ -40,7 +44,16 @@ export class SqlJobStore extends JobStore {
   private readonly writeClaim: (claim: JobClaimWrite) => Promise<boolean>;
   private readonly writeEnd: (end: JobEndWrite) => Promise<boolean>;
 
-  constructor(dataSource: DataSource, tableName: string) {
+  /**
+   * `recordTimeoutMs`: how long `insert()` waits for the database (a
+   * database that hangs must not hang `start()`); a record that lands after
+   * its caller gave up is ended at once, as never started.
+   */
+  constructor(
+    dataSource: DataSource,
+    tableName: string,
+    recordTimeoutMs: number,
+  ) {
     super();
     const statements = new JobStatements(dataSource, tableName);
     this.statements = statements;
@@ -48,6 +61,25 @@ export class SqlJobStore extends JobStore {
       writeGroup: (jobs) => this.insertAll(jobs),
       writeOne: (job) => this.insertOne(job),
       maxItems: INSERT_GROUP,
+      deadline: {
+        ms: recordTimeoutMs,
+        error: () => {
+          const seconds = recordTimeoutMs / 1000;
+          return new JobStoreUnavailableError(
+            new Error(messages.recordTimeoutReason(seconds)),
+            messages.jobNotRecordedMessage(seconds),
+          );
+        },
+        // Nobody has its id, and the sweep would take it over and run it.
+        late: (job, { merged }) => {
+          if (!merged)
+            this.end(
+              job.id,
+              JobEndings.failed('', ENDING_TEXTS.recordedTooLate),
+              Date.now(),
+            ).catch(() => undefined);
+        },
+      },
     });
     this.writeClaim = this.updateWriter(
       (claim) => this.changedOne(statements.claim, [claim.now, claim.id]),
