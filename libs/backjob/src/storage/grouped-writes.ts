@@ -23,9 +23,10 @@ export interface WriteGrouping<T, R> {
   gatherTurn?: boolean;
   /**
    * How long a caller waits for its write: past `ms`, its promise rejects
-   * with `error()` while the write goes on, and `late()` gets the item and
-   * what it wrote, should it land after all. One timer for every write
-   * under way: a timer per call costs more than a row in a burst.
+   * with `error()`. A write still waiting for its turn is dropped; one
+   * already sent goes on, and `late()` gets the item and what it wrote,
+   * should it land after all. One timer for every write under way: a timer
+   * per call costs more than a row in a burst.
    */
   deadline?: {
     ms: number;
@@ -77,14 +78,19 @@ export class GroupedWrites<T, R> {
     this.deadlineTimer = undefined;
     const { deadline } = this.grouping;
     const now = Date.now();
-    let nextDue = Infinity;
-    for (const entry of [...this.inFlight, ...this.pending]) {
-      if (entry.gaveUp) continue;
-      if (entry.dueAt <= now) {
-        entry.gaveUp = true;
-        entry.settle.reject(deadline!.error());
-      } else nextDue = Math.min(nextDue, entry.dueAt);
+    const due = (entry: Entry<T, R>) => !entry.gaveUp && entry.dueAt <= now;
+    for (const entry of this.inFlight.filter(due)) {
+      entry.gaveUp = true;
+      entry.settle.reject(deadline!.error());
     }
+    // Never sent, so never written: a store that hangs for minutes does not
+    // gather every start() of those minutes, to write them all afterwards.
+    for (const entry of this.pending.filter(due))
+      entry.settle.reject(deadline!.error());
+    this.pending = this.pending.filter((entry) => !due(entry));
+    let nextDue = Infinity;
+    for (const entry of [...this.inFlight, ...this.pending])
+      if (!entry.gaveUp) nextDue = Math.min(nextDue, entry.dueAt);
     if (nextDue !== Infinity) this.armDeadline(nextDue - now);
   };
 
