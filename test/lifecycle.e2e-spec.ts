@@ -104,6 +104,21 @@ class LifeController {
     }
   }
 
+  /** Asks for its signal only once its gate opens. */
+  @Get('late-signal/:name')
+  @BackgroundWorker()
+  async lateSignal(@Param('name') name: string) {
+    this.backjob.update(10, 'holding');
+    await Gate.of(name).opened;
+    const signal = this.backjob.signal();
+    seen.set(name, {
+      started: Date.now(),
+      sawAbort: signal.aborted,
+      reason: signal.reason,
+    });
+    return 'late';
+  }
+
   @Get('guarded')
   @UseGuards(GatedGuard)
   @BackgroundWorker()
@@ -154,6 +169,21 @@ describe('the lifecycle of a job', () => {
       statusText: 'holding\ncancelled: the user asked',
     });
     expect(await t.backjob.cancel(id)).toBe(false);
+  });
+
+  it('a signal asked for after the cancel is already aborted, with the cancel as its reason', async () => {
+    const name = uniqueName('late-signal');
+    const id = await t.backjob.start(`life/late-signal/${name}`);
+    await waitForJob(t.backjob, id, (s) => s.progress === 10);
+    expect(await t.backjob.cancel(id, 'too late')).toBe(true);
+
+    Gate.of(name).open();
+    await waitUntil(() => seen.has(name));
+    expect(seen.get(name)?.sawAbort).toBe(true);
+    const reason = seen.get(name)?.reason;
+    expect(reason).toBeInstanceOf(JobAbortedError);
+    expect((reason as JobAbortedError).status).toBe(JobStatus.Cancelled);
+    expect((reason as Error).message).toContain('cancelled: too late');
   });
 
   it('cancel() of an unknown or hostile id resolves false', async () => {

@@ -98,6 +98,8 @@ export const jobAbortedMessage = (jobId: string, why: string) =>
   `Job ${jobId} ended while its action ran (${why}). Stop the action: its later progress and output are ignored.`;
 
 export const endedElsewhereReason = () => 'ended by another request';
+export const monitorStoppedReason = () =>
+  'the monitor of the job stopped before the worker request was answered';
 
 export const noAnswerMessage = (seconds: number) =>
   `no answer in ${seconds} s (requestTimeout)`;

@@ -58,9 +58,9 @@ function expectedEndingAnswer(
 ): JobFailedResponseException | undefined {
   if (error instanceof JobFailedException)
     return new JobFailedResponseException(error.text);
-  if (run.signal.aborted)
+  if (run.abortedWith)
     return new JobFailedResponseException(
-      messages.describeError(run.signal.reason),
+      messages.describeError(run.abortedWith),
     );
   return undefined;
 }

@@ -23,6 +23,7 @@ import type { NormalizedJobRequest } from './job-request.normalizer.js';
 import { RequestSigner } from './request-signer.js';
 import { answerEnding } from './route-answer.js';
 import { unsharedKeyReason } from './unknown-key.js';
+import type { MonitorStop } from './monitor-stop.js';
 import { SelfHttpClient, type SelfResponse } from './self-http.client.js';
 
 /** A job handed to a monitor: its request, and the caller's credentials. */
@@ -60,19 +61,18 @@ export class JobMonitor {
   ) {}
 
   /**
-   * Runs the job to its end. `stop` aborts the monitor without ending the
+   * Runs the job to its end. `stop` stops the monitor without ending the
    * job (a shutdown lets go of it). Never throws.
    */
-  async run(job: MonitoredJob, stop: AbortController): Promise<void> {
+  async run(job: MonitoredJob, stop: MonitorStop): Promise<void> {
     const watchdog = this.startWatchdog(job, stop);
     try {
       const outcome = await this.sendWorker(job, stop);
       if (typeof outcome === 'function')
         await this.endIfPending(job.id, outcome);
-      else if (outcome === 'wait' && !stop.signal.aborted)
-        await this.untilEnded(stop);
+      else if (outcome === 'wait' && !stop.stopped) await this.untilEnded(stop);
     } catch (error) {
-      if (!stop.signal.aborted)
+      if (!stop.stopped)
         this.logger.error(messages.monitorCrashedMessage(job.id, error));
     } finally {
       watchdog.stop();
@@ -88,7 +88,7 @@ export class JobMonitor {
    */
   private async sendWorker(
     job: MonitoredJob,
-    stop: AbortController,
+    stop: MonitorStop,
   ): Promise<WorkerOutcome> {
     const { request } = job;
     const target = { method: request.method, path: request.path };
@@ -111,13 +111,13 @@ export class JobMonitor {
         query: request.query,
         headers,
         body: request.body,
-        signal: stop.signal,
+        stop,
       });
       if (response.headers[BACKJOB_CLAIM_HEADER] === 'shutdown')
         return this.notRunBeforeShutdown(job);
       return endingOf(response, this.client.describeTarget(request));
     } catch (error) {
-      if (stop.signal.aborted) return 'done';
+      if (stop.stopped) return 'done';
       const current = await this.tracker.find(job.id);
       if (!current || !isWaitingStatus(current.status)) return 'wait';
       const reason = messages.workerUnreachableMessage(
@@ -154,10 +154,8 @@ export class JobMonitor {
       );
   }
 
-  private untilEnded(stop: AbortController): Promise<void> {
-    return new Promise((resolve) =>
-      stop.signal.addEventListener('abort', () => resolve(), { once: true }),
-    );
+  private untilEnded(stop: MonitorStop): Promise<void> {
+    return new Promise((resolve) => stop.onStop(resolve));
   }
 
   /**
@@ -165,13 +163,13 @@ export class JobMonitor {
    * (its handler settled, a cancel, a sweep) or went stale, the monitor
    * stops; a worker request still unclaimed after `requestTimeout` fails it.
    */
-  private startWatchdog(job: MonitoredJob, stop: AbortController) {
+  private startWatchdog(job: MonitoredJob, stop: MonitorStop) {
     const everyMs = Math.min(1000, (this.options.errorTimeout * 1000) / 4);
     const claimBy = Date.now() + this.options.requestTimeout * 1000;
     const check = async () => {
       const current = await this.tracker.find(job.id);
-      if (!current || isFinalStatus(current.status)) return stop.abort();
-      if (await this.tracker.endIfStale(current)) return stop.abort();
+      if (!current || isFinalStatus(current.status)) return stop.stop();
+      if (await this.tracker.endIfStale(current)) return stop.stop();
       if (isWaitingStatus(current.status) && Date.now() >= claimBy) {
         const reason = messages.workerUnreachableMessage(
           this.client.describeTarget(job.request),
@@ -184,7 +182,7 @@ export class JobMonitor {
           )
         )
           this.logger.warn(messages.monitorEndedMessage(job.id, reason));
-        stop.abort();
+        stop.stop();
       }
     };
     // A store that is away fails every check until it is back: one warning

@@ -22,6 +22,7 @@ import { JobTracker } from '../storage/job-tracker.js';
 import { pickForwardedHeaders } from './forwarded-headers.js';
 import { JobMonitor, type MonitoredJob } from './job-monitor.js';
 import type { NormalizedJobRequest } from './job-request.normalizer.js';
+import { MonitorStop } from './monitor-stop.js';
 import { HttpPlatform } from '../platform/http-platform.js';
 
 /** A job waiting in this instance. */
@@ -54,7 +55,7 @@ export class JobQueue implements OnApplicationBootstrap {
     string,
     { job: QueuedJob; timer: NodeJS.Timeout }
   >();
-  private readonly monitors = new Map<string, AbortController>();
+  private readonly monitors = new Map<string, MonitorStop>();
   private heartbeat: NodeJS.Timeout | undefined;
   private closed = false;
   // Worker requests go to this app's own server unless baseUrl says
@@ -175,7 +176,7 @@ export class JobQueue implements OnApplicationBootstrap {
 
   /** Stops the monitors still running, leaving their jobs to their handlers; returns their job ids. */
   abandonMonitors(): string[] {
-    for (const stop of this.monitors.values()) stop.abort();
+    for (const stop of this.monitors.values()) stop.stop();
     return [...this.monitors.keys()];
   }
 
@@ -192,7 +193,7 @@ export class JobQueue implements OnApplicationBootstrap {
       this.monitors.size < this.options.maxConcurrentJobs
     ) {
       const job = this.ready.shift()!;
-      const stop = new AbortController();
+      const stop = new MonitorStop();
       this.monitors.set(job.id, stop);
       void this.monitor.run(job, stop).finally(() => {
         this.monitors.delete(job.id);

@@ -10,6 +10,10 @@ import { CappedOutput } from '../lifecycle/output-cap.js';
 import { resultToJson, valueToText } from './output-capture.js';
 import { answerEnding } from './route-answer.js';
 
+// One for every run: a Logger per job is an allocation per job, and Nest's
+// Logger reaches the app's logger at each call anyway.
+const RUN_LOGGER = new Logger(BACKJOB_LOGGER_CONTEXT);
+
 /** The least time between two progress writes of one job: at most ten a second. */
 export const PROGRESS_WRITE_INTERVAL_MS = 100;
 
@@ -45,7 +49,10 @@ export class JobRun {
   /** The result as JSON: given to `setResult()`, or else what the action returned. */
   private resultJson: string | undefined;
   private resultIsExplicit = false;
-  private readonly aborter = new AbortController();
+  // Made when the action first asks for its signal: most never do, and an
+  // AbortController per job shows in the CPU profile.
+  private aborter: AbortController | undefined;
+  private abortReason: JobAbortedError | undefined;
   private settle!: () => void;
   /**
    * Set by `callBackgroundHandler`: the handler's own value or exception
@@ -63,14 +70,23 @@ export class JobRun {
     private readonly tracker: JobTracker,
     /** Called when a progress write found the job ended by someone else. */
     private readonly onFenced: () => void = () => undefined,
-    private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT),
+    private readonly logger = RUN_LOGGER,
   ) {
     this.output = new CappedOutput(tracker.maxOutputBytes);
   }
 
   /** Aborts when the job was cancelled, ended elsewhere or interrupted by a shutdown. */
   get signal(): AbortSignal {
+    if (!this.aborter) {
+      this.aborter = new AbortController();
+      if (this.abortReason) this.aborter.abort(this.abortReason);
+    }
     return this.aborter.signal;
+  }
+
+  /** Why the job was ended without this run, once it was (what the signal aborts with). */
+  get abortedWith(): JobAbortedError | undefined {
+    return this.abortReason;
   }
 
   /** True once the job's ending was decided, here or elsewhere. */
@@ -248,8 +264,9 @@ export class JobRun {
   abort(status: JobEnding['status'], reason: string): void {
     this.ended = true;
     this.stopWriting();
-    if (!this.aborter.signal.aborted)
-      this.aborter.abort(new JobAbortedError(this.jobId, status, reason));
+    if (this.abortReason) return;
+    this.abortReason = new JobAbortedError(this.jobId, status, reason);
+    this.aborter?.abort(this.abortReason);
   }
 
   /** The output with which the job ends, as far as it got. */
@@ -265,11 +282,7 @@ export class JobRun {
     await this.flushing;
     const progress =
       ending.progress ?? (this.reportedProgress ? this.progress : undefined);
-    return this.tracker.endOwnRun(
-      this.jobId,
-      { ...ending, progress },
-      this.aborter.signal,
-    );
+    return this.tracker.endOwnRun(this.jobId, { ...ending, progress }, this);
   }
 
   /**

@@ -125,7 +125,7 @@ export class RunningJobs implements OnModuleDestroy {
 
   private async check(id: string): Promise<void> {
     const entry = this.runs.get(id);
-    if (!entry || entry.run.signal.aborted) return;
+    if (!entry || entry.run.abortedWith) return;
     const job = await this.tracker.find(id).catch(() => null);
     if (job && isFinalStatus(job.status))
       this.abort(entry.run, { status: job.status, statusText: job.statusText });

@@ -11,6 +11,7 @@ import { BACKJOB_RESOLVED_OPTIONS } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { HttpPlatform } from '../platform/http-platform.js';
+import type { MonitorStop } from './monitor-stop.js';
 
 /** An internal request to the app itself. */
 export interface SelfRequest {
@@ -20,7 +21,8 @@ export interface SelfRequest {
   query?: string;
   headers: OutgoingHttpHeaders;
   body?: string;
-  signal?: AbortSignal;
+  /** Destroys the request, should it still be under way when the monitor stops. */
+  stop?: MonitorStop;
   /** Seconds within which the answer must have begun; then the request fails "no answer in N s". */
   timeoutSeconds?: number;
 }
@@ -128,7 +130,6 @@ export class SelfHttpClient {
           headers,
           agent: secure ? this.httpsAgent : this.httpAgent,
           socketPath: target.socketPath,
-          signal: request.signal,
         });
         const deadline =
           request.timeoutSeconds === undefined
@@ -142,7 +143,14 @@ export class SelfHttpClient {
                   ),
                 request.timeoutSeconds * 1000,
               );
+        // Not once the answer is in: its socket may then serve another request.
+        let answered = false;
+        request.stop?.onStop(() => {
+          if (!answered)
+            outgoing.destroy(new Error(messages.monitorStoppedReason()));
+        });
         outgoing.on('error', (error: NodeJS.ErrnoException) => {
+          answered = true;
           clearTimeout(deadline);
           if (!retried && outgoing.reusedSocket && error.code === 'ECONNRESET')
             resolve(this.send(request, true));
@@ -150,7 +158,10 @@ export class SelfHttpClient {
         });
         outgoing.on('response', (response) => {
           clearTimeout(deadline);
-          readResponse(response).then(resolve, reject);
+          readResponse(response).then((answer) => {
+            answered = true;
+            resolve(answer);
+          }, reject);
         });
         outgoing.end(request.body);
       } catch (error) {

@@ -176,7 +176,7 @@ export class JobTracker {
    * did, which nothing else can give back, so a failed write is tried again
    * until `errorTimeout` has passed (a database failover takes tens of
    * seconds; after errorTimeout the lifecycle counts the job dead anyway),
-   * every 2 s after the first few, until `signal` aborts (a shutdown
+   * every 2 s after the first few, until `run.signal` aborts (a shutdown
    * interrupts the run, or the job ended elsewhere). Meanwhile this instance
    * does not count the job stale; other instances, which see only its row,
    * may.
@@ -184,13 +184,13 @@ export class JobTracker {
   async endOwnRun(
     id: string,
     requested: JobEnding,
-    signal: AbortSignal,
+    run: AbortableRun,
   ): Promise<boolean> {
     this.endingsUnderWay.add(id);
     try {
       return await this.writeEnding(id, requested, {
         until: Date.now() + this.options.errorTimeout * 1000,
-        signal,
+        run,
       });
     } finally {
       this.endingsUnderWay.delete(id);
@@ -243,7 +243,7 @@ export class JobTracker {
               this.options.errorTimeout,
             ),
           );
-        await sleep(wait, undefined, { signal: persist?.signal }).catch(
+        await sleep(wait, undefined, { signal: persist?.run.signal }).catch(
           () => undefined,
         );
       }
@@ -297,7 +297,16 @@ export class JobTracker {
 /** How long a run's own ending is tried (`endOwnRun`). */
 interface Persistence {
   until: number;
-  signal: AbortSignal;
+  run: AbortableRun;
+}
+
+/**
+ * The run whose ending is written: its signal stops the retries. Read only
+ * when a retry waits, so that a run whose ending lands at once never makes
+ * one.
+ */
+export interface AbortableRun {
+  readonly signal: AbortSignal;
 }
 
 /** The wait after failed attempt `attempt`: 0.2, 0.8 and 3.2 s, then 2 s. */
@@ -315,6 +324,6 @@ function givesUp(
 ): boolean {
   if (attempt < FINAL_WRITE_ATTEMPTS) return false;
   return (
-    !persist || persist.signal.aborted || Date.now() + wait > persist.until
+    !persist || persist.run.signal.aborted || Date.now() + wait > persist.until
   );
 }
