@@ -208,6 +208,28 @@ describe.runIf(
   }, 60_000);
 });
 
+describe.runIf(
+  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
+)(`a database that is down while a job starts (${store})`, () => {
+  it("makes start() reject with JobStoreUnavailableError, the driver's error as its cause, and nothing runs", async () => {
+    await withRelayedDatabase({}, async ({ t, fault, gate }) => {
+      fault.cut();
+      const failure = await t.backjob.start(`outage/${gate}`).then(
+        (id) => new Error(`start() recorded job ${id}`),
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(JobStoreUnavailableError);
+      expect((failure as Error).message).toMatch(
+        /^BackJob's database could not record the job: .+\. The job will not run: check that the database is running/,
+      );
+      expect((failure as Error).cause).toBeInstanceOf(Error);
+      fault.restore();
+      expect((await t.backjob.list()).jobs).toEqual([]);
+      expect(gates.reached.has(gate)).toBe(false);
+    });
+  }, 60_000);
+});
+
 interface RelayedDatabase {
   t: TestApp;
   fault: TcpFault;

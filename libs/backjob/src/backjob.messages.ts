@@ -418,6 +418,9 @@ export const jobStoreUnavailableMessage = (error: unknown) =>
 export const jobNotRecordedMessage = (seconds: number) =>
   `BackJob's database did not record the job within ${seconds} s (requestTimeout), so start() gave up: the job will not run, and if its record lands later it is ended at once. Check that the database is running and answering, then start the job again.`;
 
+export const jobNotRecordedErrorMessage = (error: unknown) =>
+  `BackJob's database could not record the job: ${describeError(error)}. The job will not run: check that the database is running and reachable from this instance, and that BackJob's table exists (its migrations ran), then start the job again.`;
+
 export const recordTimeoutReason = (seconds: number) =>
   `the database did not answer within ${seconds} s (requestTimeout)`;
 

@@ -58,9 +58,9 @@ export class BackJobService {
    * runs it when a slot of `maxConcurrentJobs` is free (and its delay is
    * over). Throws `InvalidJobRequestError` for a request that cannot be
    * sent, `BackJobShutdownError` once the app has begun to shut down,
-   * `JobStoreUnavailableError` when the store does not record the job in
-   * time (`requestTimeout` for the database, `cacheTimeout` for the cache
-   * alone).
+   * `JobStoreUnavailableError` when the store cannot record the job (the
+   * driver's error is its `cause`) or does not in time (`requestTimeout` for
+   * the database, `cacheTimeout` for the cache alone).
    */
   start(request: JobRequest, options?: StartJobOptions): Promise<string> {
     return this.launcher.start(request, options);

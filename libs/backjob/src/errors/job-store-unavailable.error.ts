@@ -4,8 +4,9 @@ import * as messages from '../backjob.messages.js';
  * Thrown by `start()`, `getStatus()` and the other calls that reach the job
  * store when the cache is the only store (`useDb: false`) and it fails or
  * does not answer within `cacheTimeout`; and by `start()` when the database
- * does not record its job within `requestTimeout`. That job never runs:
- * check the store, then start it again.
+ * fails to record its job (`cause` is the driver's error) or does not within
+ * `requestTimeout`. That job never runs: check the store, then start it
+ * again.
  */
 export class JobStoreUnavailableError extends Error {
   override name = 'JobStoreUnavailableError';

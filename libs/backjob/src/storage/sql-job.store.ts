@@ -118,7 +118,16 @@ export class SqlJobStore extends JobStore {
   }
 
   insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
-    return this.inserts.add(job);
+    // Whatever the driver says (refused, reset, locked, full), a job that
+    // start() could not record is one its caller can only start again: one
+    // error to catch, with the driver's as its cause.
+    return this.inserts.add(job).catch((error: unknown) => {
+      if (error instanceof JobStoreUnavailableError) throw error;
+      throw new JobStoreUnavailableError(
+        error,
+        messages.jobNotRecordedErrorMessage(error),
+      );
+    });
   }
 
   private async insertAll(
