@@ -210,6 +210,38 @@ describe.runIf(
 
 describe.runIf(
   store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
+)(`a database that hangs while jobs are read (${store})`, () => {
+  it('makes getStatus() and list() reject within requestTimeout with JobStoreUnavailableError, and reads work again once it answers', async () => {
+    await withRelayedDatabase({ requestTimeout: 1 }, async ({ t, fault }) => {
+      const unknownId = randomUUID();
+      fault.hang();
+      const began = Date.now();
+      const failures = await Promise.all(
+        [t.backjob.getStatus(unknownId), t.backjob.list()].map((read) =>
+          read.then(
+            (value) => new Error(`the read answered ${JSON.stringify(value)}`),
+            (error: unknown) => error,
+          ),
+        ),
+      );
+      for (const failure of failures) {
+        expect(failure).toBeInstanceOf(JobStoreUnavailableError);
+        expect((failure as Error).message).toMatch(
+          /did not answer a read of its jobs within 1 s \(requestTimeout\)/,
+        );
+      }
+      // Within requestTimeout, with room for a loaded machine; without the
+      // bound, both wait as long as the database hangs.
+      expect(Date.now() - began).toBeLessThan(5_000);
+      fault.restore();
+      expect(await t.backjob.getStatus(unknownId)).toBeNull();
+      expect((await t.backjob.list()).jobs).toEqual([]);
+    });
+  }, 60_000);
+});
+
+describe.runIf(
+  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
 )(`a database that is down while a job starts (${store})`, () => {
   it("makes start() reject with JobStoreUnavailableError, the driver's error as its cause, and nothing runs", async () => {
     await withRelayedDatabase({}, async ({ t, fault, gate }) => {

@@ -421,7 +421,10 @@ export const jobNotRecordedMessage = (seconds: number) =>
 export const jobNotRecordedErrorMessage = (error: unknown) =>
   `BackJob's database could not record the job: ${describeError(error)}. The job will not run: check that the database is running and reachable from this instance, and that BackJob's table exists (its migrations ran), then start the job again.`;
 
-export const recordTimeoutReason = (seconds: number) =>
+export const readTimeoutMessage = (seconds: number) =>
+  `BackJob's database did not answer a read of its jobs within ${seconds} s (requestTimeout), so the call gave up. Check that the database is running and answering, then call again.`;
+
+export const databaseTimeoutReason = (seconds: number) =>
   `the database did not answer within ${seconds} s (requestTimeout)`;
 
 export const jobStoreUnavailableWarning = (error: unknown) =>

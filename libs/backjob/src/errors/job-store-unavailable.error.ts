@@ -3,10 +3,11 @@ import * as messages from '../backjob.messages.js';
 /**
  * Thrown by `start()`, `getStatus()` and the other calls that reach the job
  * store when the cache is the only store (`useDb: false`) and it fails or
- * does not answer within `cacheTimeout`; and by `start()` when the database
+ * does not answer within `cacheTimeout`; by `start()` when the database
  * fails to record its job (`cause` is the driver's error) or does not within
- * `requestTimeout`. That job never runs: check the store, then start it
- * again.
+ * `requestTimeout` (that job never runs: check the store, then start it
+ * again); and by the reads of jobs when the database does not answer within
+ * `requestTimeout`.
  */
 export class JobStoreUnavailableError extends Error {
   override name = 'JobStoreUnavailableError';

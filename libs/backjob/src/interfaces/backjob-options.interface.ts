@@ -145,8 +145,10 @@ export interface BackJobModuleOptions {
    * the request reaches the app, before its guards (from then on, a route
    * that hangs is ended by `errorTimeout`). A job whose request is not
    * answered in time fails "no answer in N s". It also bounds how long
-   * `start()` waits for the database to record its job: then it rejects
-   * with `JobStoreUnavailableError`, and the job never runs.
+   * `start()` waits for the database to record its job (then it rejects
+   * with `JobStoreUnavailableError`, and the job never runs), and how long
+   * a read of jobs (`getStatus()`, `list()` and the rest) waits for it
+   * (then it rejects the same way).
    *
    * Default: `10`.
    */

@@ -92,6 +92,11 @@ export class JobStatements {
    * within one turn of the event loop (one commit instead of one per job).
    */
   readonly updateGrouping: { gatherTurn: boolean } | undefined;
+  /**
+   * The statements run in this process and block it until they end
+   * (better-sqlite3): no timer can bound one, and none waits on a network.
+   */
+  readonly runInProcess: boolean;
   private readonly groupDialect: 'unnest' | 'values' | undefined;
   private readonly groupStatements = new Map<string, string>();
   private readonly columns: string;
@@ -132,10 +137,11 @@ export class JobStatements {
     this.claim = `UPDATE ${this.table} SET ${status} = ${JobStatus.InProgress}, ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${CLAIMABLE_STATUSES})`;
     this.end = `UPDATE ${this.table} SET ${this.endingSet((_, i) => p(i + 1), column)} WHERE ${id} = ${p(ENDING_SET.length + 1)} AND ${status} IN (${ENDABLE_STATUSES})`;
     this.groupDialect = groupDialectOf(dataSource.options.type);
+    this.runInProcess = dataSource.options.type === 'better-sqlite3';
     this.updateGrouping =
       this.groupDialect === undefined
         ? undefined
-        : { gatherTurn: this.groupDialect === 'values' };
+        : { gatherTurn: this.runInProcess };
     this.countsAll = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} GROUP BY ${status}`;
     this.countsInScope = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} WHERE ${column('scope')} = ${p(1)} GROUP BY ${status}`;
     this.takeOver = `UPDATE ${this.table} SET ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${WAITING_STATUSES}) AND ${this.silentSince(3)}`;

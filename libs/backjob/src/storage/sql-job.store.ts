@@ -8,6 +8,7 @@ import {
   type JobEnding,
   type RetentionRule,
 } from '../lifecycle/job-lifecycle.js';
+import { CallDeadline } from './call-deadline.js';
 import { GroupedWrites, type WriteGrouping } from './grouped-writes.js';
 import {
   JobStatements,
@@ -43,33 +44,38 @@ export class SqlJobStore extends JobStore {
   >;
   private readonly writeClaim: (claim: JobClaimWrite) => Promise<boolean>;
   private readonly writeEnd: (end: JobEndWrite) => Promise<boolean>;
+  private readonly reads: CallDeadline | undefined;
 
   /**
-   * `recordTimeoutMs`: how long `insert()` waits for the database (a
-   * database that hangs must not hang `start()`); a record that lands after
-   * its caller gave up is ended at once, as never started.
+   * `timeoutMs`: how long `insert()` and the reads wait for the database (a
+   * database that hangs must hang neither `start()` nor `getStatus()`); a
+   * record that lands after its caller gave up is ended at once, as never
+   * started. Reads are bounded only out of the process: a SQLite statement
+   * holds the event loop, so no timer could fire before it ends.
    */
-  constructor(
-    dataSource: DataSource,
-    tableName: string,
-    recordTimeoutMs: number,
-  ) {
+  constructor(dataSource: DataSource, tableName: string, timeoutMs: number) {
     super();
     const statements = new JobStatements(dataSource, tableName);
     this.statements = statements;
+    const seconds = timeoutMs / 1000;
+    const timedOut = (message: string) => () =>
+      new JobStoreUnavailableError(
+        new Error(messages.databaseTimeoutReason(seconds)),
+        message,
+      );
+    this.reads = statements.runInProcess
+      ? undefined
+      : new CallDeadline(
+          timeoutMs,
+          timedOut(messages.readTimeoutMessage(seconds)),
+        );
     this.inserts = new GroupedWrites({
       writeGroup: (jobs) => this.insertAll(jobs),
       writeOne: (job) => this.insertOne(job),
       maxItems: INSERT_GROUP,
       deadline: {
-        ms: recordTimeoutMs,
-        error: () => {
-          const seconds = recordTimeoutMs / 1000;
-          return new JobStoreUnavailableError(
-            new Error(messages.recordTimeoutReason(seconds)),
-            messages.jobNotRecordedMessage(seconds),
-          );
-        },
+        ms: timeoutMs,
+        error: timedOut(messages.jobNotRecordedMessage(seconds)),
         // Nobody has its id, and the sweep would take it over and run it.
         late: (job, { merged }) => {
           if (!merged)
@@ -156,7 +162,7 @@ export class SqlJobStore extends JobStore {
   }
 
   async find(id: string): Promise<JobRecord | null> {
-    const { records } = await this.statements.run(this.statements.find, [id]);
+    const { records } = await this.read(this.statements.find, [id]);
     return records.length > 0 ? this.statements.toRecord(records[0]) : null;
   }
 
@@ -199,7 +205,7 @@ export class SqlJobStore extends JobStore {
   }
 
   async findStale(cutoff: number, limit: number): Promise<string[]> {
-    const { records } = await this.statements.run(
+    const { records } = await this.read(
       this.statements.findStale,
       this.statements.findStaleValues(cutoff, limit),
     );
@@ -216,20 +222,24 @@ export class SqlJobStore extends JobStore {
   }
 
   async list(query: JobListQuery): Promise<JobRecord[]> {
-    const { records } = await this.statements.run(
-      ...this.statements.list(query),
-    );
+    const { records } = await this.read(...this.statements.list(query));
     return records.map((row) => this.statements.toRecord(row));
   }
 
   async counts(scope?: string): Promise<JobStatusCounts> {
     const { records } =
       scope === undefined
-        ? await this.statements.run(this.statements.countsAll, [])
-        : await this.statements.run(this.statements.countsInScope, [scope]);
+        ? await this.read(this.statements.countsAll, [])
+        : await this.read(this.statements.countsInScope, [scope]);
     return Object.fromEntries(
       records.map((row) => [Number(row.status), Number(row.total)]),
     );
+  }
+
+  /** A SELECT, within the deadline of a database out of the process. */
+  private read(sql: string, values: unknown[]) {
+    const running = this.statements.run(sql, values);
+    return this.reads ? this.reads.bound(running) : running;
   }
 
   private async changedOne(sql: string, values: unknown[]): Promise<boolean> {

@@ -1,0 +1,59 @@
+/**
+ * Bounds how long callers wait for calls to the store: past `ms`, a caller's
+ * promise rejects with `error()`, while the call itself goes on (a driver
+ * cannot take a query back, and its late answer goes nowhere). One timer for
+ * every call under way: a timer per call costs more than a read.
+ */
+export class CallDeadline {
+  private readonly underWay = new Set<Waiting>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ms: number,
+    private readonly error: () => Error,
+  ) {}
+
+  bound<T>(call: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const waiting: Waiting = { dueAt: Date.now() + this.ms, reject };
+      this.underWay.add(waiting);
+      this.timer ??= this.arm(this.ms);
+      call.then(
+        (value) => {
+          this.underWay.delete(waiting);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.underWay.delete(waiting);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  private arm(inMs: number): NodeJS.Timeout {
+    const timer = setTimeout(this.expire, inMs);
+    // A caller still waiting keeps the process alive by itself.
+    timer.unref();
+    return timer;
+  }
+
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    const now = Date.now();
+    let nextDue = Infinity;
+    for (const waiting of this.underWay) {
+      if (waiting.dueAt > now) nextDue = Math.min(nextDue, waiting.dueAt);
+      else {
+        this.underWay.delete(waiting);
+        waiting.reject(this.error());
+      }
+    }
+    if (nextDue !== Infinity) this.timer = this.arm(nextDue - now);
+  };
+}
+
+interface Waiting {
+  dueAt: number;
+  reject: (error: unknown) => void;
+}
