@@ -69,7 +69,7 @@ const PLATFORMS: Platform[] = ['express', 'fastify'];
 export function planRound(quick: boolean): Run[] {
   const sizes = quick
     ? {
-        warmup: 20,
+        warmup: 300,
         pickup: 30,
         enqueue: 200,
         endToEnd: 200,
@@ -77,7 +77,7 @@ export function planRound(quick: boolean): Run[] {
         statusReads: 100,
       }
     : {
-        warmup: 50,
+        warmup: 500,
         pickup: 200,
         enqueue: 1000,
         endToEnd: 2000,

@@ -11,6 +11,7 @@ import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
 import type { Type } from '@nestjs/common';
+import { JobStatus } from 'nestjs-backjob';
 import { createBenchApp, type Platform } from '../apps/bench-app.js';
 import { prepareStore } from '../apps/bench-store.js';
 import {
@@ -20,7 +21,7 @@ import {
 } from '../apps/scripted-job.controller.js';
 import { JobLedger } from '../ledger.js';
 import { CHILD_ENV, TAG_ENV } from '../resources.js';
-import { percentile } from '../stats.js';
+import { percentile, waitUntil } from '../stats.js';
 
 // The module's own classes, from the same build the app imports: the
 // package exports only its public API.
@@ -28,6 +29,7 @@ const built = import.meta.resolve('nestjs-backjob');
 const internal = async (path: string, name: string) =>
   ((await import(new URL(path, built).href)) as Record<string, Type>)[name];
 const JobTracker = await internal('./storage/job-tracker.js', 'JobTracker');
+const JobLauncher = await internal('./flow/job-launcher.js', 'JobLauncher');
 const JobQueue = await internal('./flow/job-queue.js', 'JobQueue');
 const JobWorker = await internal('./flow/job-worker.js', 'JobWorker');
 const SelfHttpClient = await internal(
@@ -41,6 +43,7 @@ process.env[CHILD_ENV] ??= 'probe';
 const platform = (process.argv[2] ?? 'express') as Platform;
 
 const STEPS = [
+  'start() called',
   'insert called',
   'inserted',
   'queued',
@@ -61,10 +64,18 @@ const { app, backjob } = await createBenchApp({
 });
 try {
   let seq = 0;
+  // Each job starts once the one before has ended (its answer too), as the
+  // bench's pickup figure does: nothing else runs.
   const oneJob = async () => {
     const done = ledger.whenDone(seq);
-    await backjob.start(scriptedRoute(seq++, performance.now()));
+    const id = await backjob.start(scriptedRoute(seq++, performance.now()));
     await done;
+    await waitUntil(
+      async () => (await backjob.getStatus(id))?.status === JobStatus.Completed,
+      () => `job ${id} did not complete`,
+      10_000,
+      1,
+    );
   };
   const many = async (count: number) => {
     const from = seq;
@@ -94,6 +105,7 @@ try {
       return result;
     };
   };
+  onCall(JobLauncher, 'start', 'start() called');
   onCall(JobTracker, 'insert', 'insert called', 'inserted');
   onCall(JobQueue, 'admit', 'queued');
   onCall(SelfHttpClient, 'send', 'worker request sent');

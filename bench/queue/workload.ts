@@ -7,7 +7,10 @@ import type { QueueSystem } from './queue-system.js';
 export interface WorkloadSizes {
   /** Jobs run first and not measured: JIT, pools and caches warm up. */
   warmup: number;
-  /** Jobs run one at a time, each enqueued after the previous one left its handler. */
+  /**
+   * Jobs run one at a time, each enqueued once the store has recorded the
+   * one before completed: its answer and end write are over, nothing runs.
+   */
   pickup: number;
   /** Jobs enqueued back to back, each call awaited before the next. */
   enqueue: number;
@@ -20,7 +23,9 @@ export interface WorkloadSizes {
 
 /**
  * The same work for every system, in phases, each measuring one thing:
- * pickup (enqueue call → handler's first line, nothing else running),
+ * pickup (enqueue call → handler's first line, nothing else running: not
+ * even the tail of the job before, whose end a system may still be writing
+ * when its handler has returned),
  * enqueue (the call itself, one after another, while the system runs the
  * jobs as it would in an app), end to end (jobs/s with `inFlight` lanes, each
  * enqueueing its next job when its last one left the handler, until the
@@ -44,7 +49,10 @@ export async function runWorkload(
   for (let i = 0; i < sizes.warmup; i++) await oneJob();
 
   const pickupsFrom = ledger.pickups.length;
-  for (let i = 0; i < sizes.pickup; i++) await oneJob();
+  for (let i = 0; i < sizes.pickup; i++) {
+    await oneJob();
+    await allRecorded(system, next, what, 1);
+  }
   const pickups = ledger.pickups.slice(pickupsFrom);
 
   // Enqueue: the calls back to back; the jobs run meanwhile, as in an app.
