@@ -1,7 +1,8 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Param, Post, UseFilters } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import {
   BackgroundWorker,
+  BackJobExceptionFilter,
   BackJobService,
   JobStatus,
   JobStoreUnavailableError,
@@ -29,6 +30,20 @@ class OutageController {
     this.backjob.update(10, 'holding');
     await gates.wait(gate);
     return { done: gate };
+  }
+
+  /** A route of the app's that lists the jobs, its errors answered by the filter. */
+  @Get('jobs/all')
+  @UseFilters(BackJobExceptionFilter)
+  listAll() {
+    return this.backjob.list();
+  }
+
+  /** A route of the app's that starts that job, its errors answered by the filter. */
+  @Post(':gate')
+  @UseFilters(BackJobExceptionFilter)
+  async startHeld(@Param('gate') gate: string) {
+    return { id: await this.backjob.start(`outage/${gate}`) };
   }
 }
 
@@ -258,6 +273,45 @@ describe.runIf(
       fault.restore();
       expect((await t.backjob.list()).jobs).toEqual([]);
       expect(gates.reached.has(gate)).toBe(false);
+    });
+  }, 60_000);
+
+  it("answers a route that starts a job 503 through BackJobExceptionFilter, without the driver's words, and logs them", async () => {
+    await withRelayedDatabase({}, async ({ t, fault, logger, gate }) => {
+      fault.cut();
+      const answer = await fetch(`${t.url}/outage/${gate}`, { method: 'POST' });
+      expect(answer.status).toBe(503);
+      const body = (await answer.json()) as { message: string };
+      expect(body.message).toBe(
+        'Jobs cannot be started or read right now: their store is not answering. Try again in a little while.',
+      );
+      expect(logger.errors.join('\n')).toMatch(
+        /BackJob's database could not record the job: .+\. The job will not run/,
+      );
+      fault.restore();
+      expect(gates.reached.has(gate)).toBe(false);
+    });
+  }, 60_000);
+});
+
+describe.runIf(
+  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
+)(`a database that is down while jobs are read (${store})`, () => {
+  it("makes list() reject with JobStoreUnavailableError, the driver's error as its cause, and a route answers 503 through BackJobExceptionFilter", async () => {
+    await withRelayedDatabase({}, async ({ t, fault }) => {
+      fault.cut();
+      const failure = await t.backjob.list().then(
+        () => new Error('list() answered'),
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(JobStoreUnavailableError);
+      expect((failure as Error).message).toMatch(
+        /^BackJob's database could not read its jobs: .+\. Check that the database is running/,
+      );
+      expect((failure as Error).cause).toBeInstanceOf(Error);
+      expect((await fetch(`${t.url}/outage/jobs/all`)).status).toBe(503);
+      fault.restore();
+      expect((await t.backjob.list()).jobs).toEqual([]);
     });
   }, 60_000);
 });

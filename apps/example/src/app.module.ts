@@ -1,9 +1,10 @@
 import { createKeyv } from '@keyv/redis';
 import { CacheModule } from '@nestjs/cache-manager';
 import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { BackJobModule } from 'nestjs-backjob';
+import { BackJobExceptionFilter, BackJobModule } from 'nestjs-backjob';
 import { databaseOptions, exampleConfig } from './example.config.js';
 import { JobsModule } from './jobs/jobs.module.js';
 
@@ -34,5 +35,8 @@ const cache = exampleConfig.redisUrl
     }),
     JobsModule,
   ],
+  // BackJob's errors as the answers they stand for: a bad job request 400,
+  // an unknown job 404, a database that is down 503 (not 500).
+  providers: [{ provide: APP_FILTER, useClass: BackJobExceptionFilter }],
 })
 export class AppModule {}

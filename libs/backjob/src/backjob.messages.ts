@@ -415,11 +415,17 @@ const joinTitle = (title: string | undefined, detail: string) =>
 export const jobStoreUnavailableMessage = (error: unknown) =>
   `BackJob could not reach its cache, the only place it keeps jobs (useDb: false): ${describeError(error)}. Check that the cache server, e.g. Redis, is running and reachable from this instance, or raise cacheTimeout if it is only slow.`;
 
+export const storeUnavailableAnswerMessage = () =>
+  'Jobs cannot be started or read right now: their store is not answering. Try again in a little while.';
+
 export const jobNotRecordedMessage = (seconds: number) =>
   `BackJob's database did not record the job within ${seconds} s (requestTimeout), so start() gave up: the job will not run, and if its record lands later it is ended at once. Check that the database is running and answering, then start the job again.`;
 
 export const jobNotRecordedErrorMessage = (error: unknown) =>
   `BackJob's database could not record the job: ${describeError(error)}. The job will not run: check that the database is running and reachable from this instance, and that BackJob's table exists (its migrations ran), then start the job again.`;
+
+export const readFailedMessage = (error: unknown) =>
+  `BackJob's database could not read its jobs: ${describeError(error)}. Check that the database is running and reachable from this instance, and that BackJob's table exists (its migrations ran), then call again.`;
 
 export const readTimeoutMessage = (seconds: number) =>
   `BackJob's database did not answer a read of its jobs within ${seconds} s (requestTimeout), so the call gave up. Check that the database is running and answering, then call again.`;

@@ -53,6 +53,8 @@ export {
   JobStoreUnavailableError,
   JobWatchStoppedError,
 } from './errors/index.js';
+/** Answers those errors with the HTTP status they stand for (400, 404, 409, 503) instead of a 500. */
+export { BackJobExceptionFilter } from './errors/backjob-exception.filter.js';
 /** Ready-made routes to follow a job from a browser: JSON status and Server-Sent Events. */
 export { BackJobLiveModule } from './live/backjob-live.module.js';
 /** Turns `watch(id)` into the events of your own `@Sse()` handler. */

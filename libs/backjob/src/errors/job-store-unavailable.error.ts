@@ -6,8 +6,9 @@ import * as messages from '../backjob.messages.js';
  * does not answer within `cacheTimeout`; by `start()` when the database
  * fails to record its job (`cause` is the driver's error) or does not within
  * `requestTimeout` (that job never runs: check the store, then start it
- * again); and by the reads of jobs when the database does not answer within
- * `requestTimeout`.
+ * again); and by the reads of jobs (`getStatus()`, `list()`, `counts()`…)
+ * when the database fails them (`cause` is the driver's error) or does not
+ * answer within `requestTimeout`. `BackJobExceptionFilter` answers it 503.
  */
 export class JobStoreUnavailableError extends Error {
   override name = 'JobStoreUnavailableError';

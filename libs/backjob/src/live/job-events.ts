@@ -1,8 +1,4 @@
-import {
-  NotFoundException,
-  ServiceUnavailableException,
-  type MessageEvent,
-} from '@nestjs/common';
+import type { MessageEvent } from '@nestjs/common';
 import {
   catchError,
   map,
@@ -10,8 +6,7 @@ import {
   type Observable,
   type OperatorFunction,
 } from 'rxjs';
-import { JobNotFoundError } from '../errors/job-not-found.error.js';
-import { JobWatchStoppedError } from '../errors/job-watch-stopped.error.js';
+import { toHttpException } from '../errors/backjob-exception.filter.js';
 import type { JobStatusSnapshot } from '../interfaces/job-status.interface.js';
 
 /**
@@ -49,14 +44,8 @@ export function toJobEvents(): OperatorFunction<
           ? { data: snapshot, retry: RECONNECT_MS }
           : { data: snapshot },
       ),
-      catchError((error: unknown) => throwError(() => toHttpError(error))),
+      catchError((error: unknown) =>
+        throwError(() => toHttpException(error) ?? error),
+      ),
     );
-}
-
-function toHttpError(error: unknown): unknown {
-  if (error instanceof JobNotFoundError)
-    return new NotFoundException(error.message);
-  if (error instanceof JobWatchStoppedError)
-    return new ServiceUnavailableException(error.message);
-  return error;
 }

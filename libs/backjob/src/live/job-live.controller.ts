@@ -4,12 +4,14 @@ import {
   NotFoundException,
   Param,
   Sse,
+  UseFilters,
   UseGuards,
   type MessageEvent,
 } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import * as messages from '../backjob.messages.js';
 import { BackJobService } from '../backjob.service.js';
+import { BackJobExceptionFilter } from '../errors/backjob-exception.filter.js';
 import type { JobStatusSnapshot } from '../interfaces/job-status.interface.js';
 import { JobAccessGuard } from './job-access.guard.js';
 import { toJobEvents } from './job-events.js';
@@ -19,6 +21,7 @@ import { toJobEvents } from './job-events.js';
  * gives each mount its own subclass with `@Controller(path)`).
  */
 @UseGuards(JobAccessGuard)
+@UseFilters(BackJobExceptionFilter)
 export class JobLiveController {
   constructor(private readonly backjob: BackJobService) {}
 

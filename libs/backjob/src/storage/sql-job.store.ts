@@ -236,9 +236,18 @@ export class SqlJobStore extends JobStore {
     );
   }
 
-  /** A SELECT, within the deadline of a database out of the process. */
+  /**
+   * A SELECT, within the deadline of a database out of the process. A
+   * driver's error (refused, reset, no such table) becomes the one error a
+   * caller of the reads can expect, with the driver's as its cause.
+   */
   private read(sql: string, values: unknown[]) {
-    const running = this.statements.run(sql, values);
+    const running = this.statements.run(sql, values).catch((error) => {
+      throw new JobStoreUnavailableError(
+        error,
+        messages.readFailedMessage(error),
+      );
+    });
     return this.reads ? this.reads.bound(running) : running;
   }
 

@@ -11,15 +11,11 @@ import {
   Post,
   Query,
   Req,
-  ServiceUnavailableException,
+  UseFilters,
 } from '@nestjs/common';
 import * as messages from '../../backjob.messages.js';
 import { BackJobService } from '../../backjob.service.js';
-import { BackJobShutdownError } from '../../errors/backjob-shutdown.error.js';
-import { InvalidJobQueryError } from '../../errors/invalid-job-query.error.js';
-import { JobNotEndedError } from '../../errors/job-not-ended.error.js';
-import { JobNotFoundError } from '../../errors/job-not-found.error.js';
-import { JobStoreUnavailableError } from '../../errors/job-store-unavailable.error.js';
+import { BackJobExceptionFilter } from '../../errors/backjob-exception.filter.js';
 import type { JobCounts } from '../../interfaces/job-list.interface.js';
 import { BACKJOB_LIVE_OPTIONS } from '../backjob-live.constants.js';
 import type {
@@ -52,6 +48,7 @@ import {
  * Every job it shows passed `canWatch()`; every change needs `canManage()`
  * too. Not behind `JobAccessGuard`: its routes have no single job to guard.
  */
+@UseFilters(BackJobExceptionFilter)
 export class JobDashboardController {
   constructor(
     private readonly backjob: BackJobService,
@@ -184,28 +181,16 @@ export class JobDashboardController {
 }
 
 /**
- * Runs a handler and turns the service's errors about what the caller sent
- * into answers that say so (400, 404, 409, 503), never a 500. Errors of the
- * app's own hooks pass as they are: an HttpException keeps its status.
+ * Runs a handler and turns a dashboard query that cannot be read into a
+ * 400; the service's own errors are answered by `BackJobExceptionFilter`
+ * (400, 404, 409, 503), never a 500.
  */
 async function answer<T>(handler: () => Promise<T>): Promise<T> {
   try {
     return await handler();
   } catch (error) {
-    if (
-      error instanceof DashboardQueryError ||
-      error instanceof InvalidJobQueryError
-    )
+    if (error instanceof DashboardQueryError)
       throw new BadRequestException(error.message);
-    if (error instanceof JobNotFoundError)
-      throw new NotFoundException(error.message);
-    if (error instanceof JobNotEndedError)
-      throw new ConflictException(error.message);
-    if (
-      error instanceof BackJobShutdownError ||
-      error instanceof JobStoreUnavailableError
-    )
-      throw new ServiceUnavailableException(error.message);
     throw error;
   }
 }
