@@ -13,22 +13,32 @@ export class CallDeadline {
     private readonly error: () => Error,
   ) {}
 
+  /** The call's outcome, or `error()` if `ms` pass first. */
   bound<T>(call: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const waiting: Waiting = { dueAt: Date.now() + this.ms, reject };
-      this.underWay.add(waiting);
-      this.timer ??= this.arm(this.ms);
+      const done = this.watch(reject);
       call.then(
         (value) => {
-          this.underWay.delete(waiting);
+          done();
           resolve(value);
         },
         (error: unknown) => {
-          this.underWay.delete(waiting);
+          done();
           reject(error);
         },
       );
     });
+  }
+
+  /**
+   * Calls `expire` with `error()` once `ms` have passed, unless the function
+   * it returns is called first (the call is over).
+   */
+  watch(expire: (error: Error) => void): () => void {
+    const waiting: Waiting = { dueAt: Date.now() + this.ms, expire };
+    this.underWay.add(waiting);
+    this.timer ??= this.arm(this.ms);
+    return () => this.underWay.delete(waiting);
   }
 
   private arm(inMs: number): NodeJS.Timeout {
@@ -46,7 +56,7 @@ export class CallDeadline {
       if (waiting.dueAt > now) nextDue = Math.min(nextDue, waiting.dueAt);
       else {
         this.underWay.delete(waiting);
-        waiting.reject(this.error());
+        waiting.expire(this.error());
       }
     }
     if (nextDue !== Infinity) this.timer = this.arm(nextDue - now);
@@ -55,5 +65,5 @@ export class CallDeadline {
 
 interface Waiting {
   dueAt: number;
-  reject: (error: unknown) => void;
+  expire: (error: Error) => void;
 }

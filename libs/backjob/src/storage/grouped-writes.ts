@@ -1,3 +1,5 @@
+import { CallDeadline } from './call-deadline.js';
+
 /** How the writes of one kind are grouped, and how each group is written. */
 export interface WriteGrouping<T, R> {
   /** Writes a group, resolving one result per item, in order. */
@@ -25,8 +27,8 @@ export interface WriteGrouping<T, R> {
    * How long a caller waits for its write: past `ms`, its promise rejects
    * with `error()`. A write still waiting for its turn is dropped; one
    * already sent goes on, and `late()` gets the item and what it wrote,
-   * should it land after all. One timer for every write under way: a timer
-   * per call costs more than a row in a burst.
+   * should it land after all. Kept by a `CallDeadline`: one timer for every
+   * write under way, since a timer per call costs more than a row in a burst.
    */
   deadline?: {
     ms: number;
@@ -47,52 +49,41 @@ export interface WriteGrouping<T, R> {
  */
 export class GroupedWrites<T, R> {
   private pending: Entry<T, R>[] = [];
-  private inFlight: Entry<T, R>[] = [];
   private writing = false;
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  private readonly deadline: CallDeadline | undefined;
 
-  constructor(private readonly grouping: WriteGrouping<T, R>) {}
+  constructor(private readonly grouping: WriteGrouping<T, R>) {
+    const { deadline } = grouping;
+    if (deadline) this.deadline = new CallDeadline(deadline.ms, deadline.error);
+  }
 
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const { deadline } = this.grouping;
-      this.pending.push({
+      const entry: Entry<T, R> = {
         item,
         settle: { resolve, reject },
-        dueAt: deadline ? Date.now() + deadline.ms : Infinity,
         gaveUp: false,
-      });
-      if (deadline && !this.deadlineTimer) this.armDeadline(deadline.ms);
+      };
+      entry.answered = this.deadline?.watch((error) =>
+        this.giveUp(entry, error),
+      );
+      this.pending.push(entry);
       if (!this.writing) void this.flush();
     });
   }
 
-  private armDeadline(inMs: number): void {
-    this.deadlineTimer = setTimeout(this.expire, inMs);
-    // A caller still waiting keeps the process alive by itself.
-    this.deadlineTimer.unref();
+  /**
+   * Its caller waited long enough. Never sent, it is never written: a store
+   * that hangs for minutes does not gather every start() of those minutes,
+   * to write them all afterwards. Sent, it goes on, to `late()`.
+   */
+  private giveUp(entry: Entry<T, R>, error: Error): void {
+    // Deadlines fall due in the order of arrival: the entry is at the head.
+    const waiting = this.pending.indexOf(entry);
+    if (waiting !== -1) this.pending.splice(waiting, 1);
+    else entry.gaveUp = true;
+    entry.settle.reject(error);
   }
-
-  /** Gives up on the writes past their deadline; arms the timer for the next one due. */
-  private readonly expire = (): void => {
-    this.deadlineTimer = undefined;
-    const { deadline } = this.grouping;
-    const now = Date.now();
-    const due = (entry: Entry<T, R>) => !entry.gaveUp && entry.dueAt <= now;
-    for (const entry of this.inFlight.filter(due)) {
-      entry.gaveUp = true;
-      entry.settle.reject(deadline!.error());
-    }
-    // Never sent, so never written: a store that hangs for minutes does not
-    // gather every start() of those minutes, to write them all afterwards.
-    for (const entry of this.pending.filter(due))
-      entry.settle.reject(deadline!.error());
-    this.pending = this.pending.filter((entry) => !due(entry));
-    let nextDue = Infinity;
-    for (const entry of [...this.inFlight, ...this.pending])
-      if (!entry.gaveUp) nextDue = Math.min(nextDue, entry.dueAt);
-    if (nextDue !== Infinity) this.armDeadline(nextDue - now);
-  };
 
   private async flush(): Promise<void> {
     this.writing = true;
@@ -136,15 +127,6 @@ export class GroupedWrites<T, R> {
   }
 
   private async write(group: Entry<T, R>[]): Promise<void> {
-    this.inFlight = group;
-    try {
-      await this.writeEntries(group);
-    } finally {
-      this.inFlight = [];
-    }
-  }
-
-  private async writeEntries(group: Entry<T, R>[]): Promise<void> {
     const { writeGroup, writeOne } = this.grouping;
     if (group.length > 1) {
       try {
@@ -160,13 +142,17 @@ export class GroupedWrites<T, R> {
       group.map((entry) =>
         writeOne(entry.item).then(
           (result) => this.written(entry, result),
-          (error: unknown) => entry.settle.reject(error),
+          (error: unknown) => {
+            entry.answered?.();
+            entry.settle.reject(error);
+          },
         ),
       ),
     );
   }
 
   private written(entry: Entry<T, R>, result: R): void {
+    entry.answered?.();
     if (entry.gaveUp) this.grouping.deadline!.late(entry.item, result);
     else entry.settle.resolve(result);
   }
@@ -178,8 +164,8 @@ interface Entry<T, R> {
     resolve: (value: R) => void;
     reject: (error: unknown) => void;
   };
-  /** Epoch ms past which its caller gets `deadline.error()`; Infinity without a deadline. */
-  dueAt: number;
-  /** Its caller got the deadline's error: what it writes goes to `deadline.late()`. */
+  /** Ends its deadline's watch: the write has its answer. */
+  answered?: () => void;
+  /** Sent, then given up on: what it writes goes to `deadline.late()`. */
   gaveUp: boolean;
 }
