@@ -110,6 +110,9 @@ export const unsupportedPlatformMessage = (type: string) =>
 export const notListeningMessage = () =>
   'BackJob cannot send its internal request: the app is not listening yet. Start jobs after app.listen(), or set the baseUrl option.';
 
+export const dataSourceNotConnectedMessage = () =>
+  "BackJob's data source is not connected: initialize it (DataSource.initialize(), which TypeOrmModule does at start) and keep it open while the app runs.";
+
 export const monitorUnreachableMessage = (url: string, why: string) =>
   `The job's monitor request to ${url} failed: ${why}. Check that the app can reach itself at that address, or set BackJob's baseUrl option.`;
 

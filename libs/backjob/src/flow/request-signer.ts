@@ -1,4 +1,10 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  timingSafeEqual,
+  type KeyObject,
+} from 'node:crypto';
 
 /** The kinds of internal request: a job's two, and the startup self-check. */
 export type InternalPhase = 'monitor' | 'worker' | 'ping';
@@ -33,13 +39,17 @@ export function keyId(key: string): string {
  * request", never as an error.
  */
 export class RequestSigner {
-  private readonly keys: ReadonlyMap<string, string>;
+  // Key objects, made once: createHmac() turns a string key into one at
+  // every call, and there are two per job.
+  private readonly keys: ReadonlyMap<string, KeyObject>;
   private readonly currentKeyId: string;
 
   constructor(key: string, previousKeys: readonly string[] = []) {
     this.currentKeyId = keyId(key);
     this.keys = new Map(
-      [key, ...previousKeys].reverse().map((k) => [keyId(k), k] as const),
+      [key, ...previousKeys]
+        .reverse()
+        .map((k) => [keyId(k), createSecretKey(Buffer.from(k))] as const),
     );
   }
 
@@ -112,7 +122,7 @@ export class RequestSigner {
   }
 
   private signature(
-    key: string,
+    key: KeyObject,
     jobId: string,
     phase: InternalPhase,
     target: SignedTarget,

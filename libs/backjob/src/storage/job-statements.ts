@@ -1,5 +1,9 @@
 import type { DataSource, ObjectLiteral } from 'typeorm';
 import {
+  statementRunnerFor,
+  type StatementRunner,
+} from './statement-runner.js';
+import {
   CLAIMABLE_STATUSES,
   ENDABLE_STATUSES,
   JobStatus,
@@ -60,12 +64,6 @@ export interface JobClaimWrite {
   now: number;
 }
 
-/** What a statement did: its rows, or how many rows it changed. */
-export interface StatementResult {
-  records: ObjectLiteral[];
-  affected: number;
-}
-
 /**
  * The statements of the job table, written once for the data source's driver
  * and table, with their status lists taken from the lifecycle rules. Query
@@ -97,6 +95,8 @@ export class JobStatements {
    * (better-sqlite3): no timer can bound one, and none waits on a network.
    */
   readonly runInProcess: boolean;
+  /** Runs one of these statements with its values. */
+  readonly run: StatementRunner;
   private readonly groupDialect: 'unnest' | 'values' | undefined;
   private readonly groupStatements = new Map<string, string>();
   private readonly columns: string;
@@ -108,10 +108,7 @@ export class JobStatements {
   /** `start_time < ? AND updated_time < ?`: no sign of life since the cutoff. */
   private readonly silentSince: (first: number) => string;
 
-  constructor(
-    private readonly dataSource: DataSource,
-    tableName: string,
-  ) {
+  constructor(dataSource: DataSource, tableName: string) {
     const escape = (name: string) => dataSource.driver.escape(name);
     this.escape = escape;
     this.table = escape(tableName);
@@ -138,6 +135,7 @@ export class JobStatements {
     this.end = `UPDATE ${this.table} SET ${this.endingSet((_, i) => p(i + 1), column)} WHERE ${id} = ${p(ENDING_SET.length + 1)} AND ${status} IN (${ENDABLE_STATUSES})`;
     this.groupDialect = groupDialectOf(dataSource.options.type);
     this.runInProcess = dataSource.options.type === 'better-sqlite3';
+    this.run = statementRunnerFor(dataSource);
     this.updateGrouping =
       this.groupDialect === undefined
         ? undefined
@@ -357,19 +355,6 @@ export class JobStatements {
 
   toRecord(row: ObjectLiteral): JobRecord {
     return recordOfRow(row);
-  }
-
-  async run(sql: string, values: unknown[]): Promise<StatementResult> {
-    const queryRunner = this.dataSource.createQueryRunner();
-    try {
-      const result = await queryRunner.query(sql, values, true);
-      return {
-        records: Array.isArray(result.records) ? result.records : [],
-        affected: result.affected ?? 0,
-      };
-    } finally {
-      await queryRunner.release();
-    }
   }
 }
 
