@@ -12,6 +12,7 @@ import type { JobRecord } from '../storage/job-store.js';
 import type { LiveProgress } from '../storage/job-tracker.js';
 import { toJobSnapshot } from './job-snapshot.js';
 import { ProgressEstimator } from './progress-estimator.js';
+import { StoreOutage } from '../storage/store-outage.js';
 
 /** What a feed needs from the rest of the module. */
 export interface JobFeedSources {
@@ -64,8 +65,7 @@ export class JobFeed {
   private recheck: ReturnType<typeof setTimeout> | undefined;
   private reading = false;
   private readAgain = false;
-  /** True from a failed read to the next one that succeeds: one warning per outage. */
-  private readFailing = false;
+  private readonly readOutage = new StoreOutage();
   private stopped = false;
 
   constructor(
@@ -174,11 +174,11 @@ export class JobFeed {
       return this.abort(
         error instanceof Error ? error : new Error(String(error)),
       );
-    if (!this.readFailing)
+    this.readOutage.failed(() =>
       this.sources.warn(
         messages.watchReadFailedMessage(this.jobId, error, READ_RETRY_MS),
-      );
-    this.readFailing = true;
+      ),
+    );
     clearTimeout(this.recheck);
     this.recheck = setTimeout(() => this.refresh(), READ_RETRY_MS);
     this.recheck.unref();
@@ -196,7 +196,7 @@ export class JobFeed {
 
   private receive(job: JobRecord | null): void {
     if (!job) return this.abort(this.sources.notFound(this.jobId));
-    this.readFailing = false;
+    this.readOutage.ended();
     this.latest = job;
     this.send(this.snapshotOf(this.withLive(job)));
     // The last watcher may have left on that snapshot (take(1)).

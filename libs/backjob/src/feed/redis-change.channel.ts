@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import * as messages from '../backjob.messages.js';
 import type { KeyvRedisAdapter } from '../storage/keyv-redis.adapters.js';
+import { StoreOutage } from '../storage/store-outage.js';
 
 /**
  * The calls of a node-redis client (v4 or v5, single node, cluster or
@@ -70,7 +71,7 @@ export class RedisChangeChannel {
   readonly remoteEndings = new Subject<string>();
   private readonly instanceId = randomUUID();
   private publishing: Subscription[] = [];
-  private warned = false;
+  private readonly outage = new StoreOutage();
 
   private constructor(
     private readonly publisher: PubSubClient,
@@ -125,7 +126,7 @@ export class RedisChangeChannel {
     // node-redis resubscribes after a reconnect, but what was published in
     // between is lost: every watcher reads its job again.
     this.subscriber.on('ready', () => {
-      this.warned = false;
+      this.outage.ended();
       if (connected) this.remoteChanges.next(EVERY_JOB);
     });
     await this.subscriber.connect();
@@ -148,11 +149,10 @@ export class RedisChangeChannel {
       .catch((error: unknown) => this.warn(error));
   }
 
-  /** Once per outage, not once per message. */
   private warn(error: unknown): void {
-    if (this.warned) return;
-    this.warned = true;
-    this.logger.warn(messages.redisChannelErrorMessage(error));
+    this.outage.failed(() =>
+      this.logger.warn(messages.redisChannelErrorMessage(error)),
+    );
   }
 }
 

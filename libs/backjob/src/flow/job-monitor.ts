@@ -25,6 +25,7 @@ import { answerEnding } from './route-answer.js';
 import { unsharedKeyReason } from './unknown-key.js';
 import type { MonitorStop } from './monitor-stop.js';
 import { SelfHttpClient, type SelfResponse } from './self-http.client.js';
+import { StoreOutage } from '../storage/store-outage.js';
 
 /** A job handed to a monitor: its request, and the caller's credentials. */
 export interface MonitoredJob {
@@ -185,19 +186,17 @@ export class JobMonitor {
         stop.stop();
       }
     };
-    // A store that is away fails every check until it is back: one warning
-    // for the outage, not one a second per running job.
-    let failing = false;
+    // A store that is away fails every check until it is back.
+    const outage = new StoreOutage();
     const timer = setInterval(() => {
       check().then(
-        () => (failing = false),
-        (error: unknown) => {
-          if (!failing)
+        () => outage.ended(),
+        (error: unknown) =>
+          outage.failed(() =>
             this.logger.warn(
               messages.watchdogCheckFailedMessage(job.id, error, everyMs),
-            );
-          failing = true;
-        },
+            ),
+          ),
       );
     }, everyMs);
     timer.unref();

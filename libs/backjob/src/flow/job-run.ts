@@ -9,6 +9,7 @@ import type { JobTracker, LiveProgress } from '../storage/job-tracker.js';
 import { CappedOutput } from '../lifecycle/output-cap.js';
 import { resultToJson, valueToText } from './output-capture.js';
 import { answerEnding } from './route-answer.js';
+import { StoreOutage } from '../storage/store-outage.js';
 
 // One for every run: a Logger per job is an allocation per job, and Nest's
 // Logger reaches the app's logger at each call anyway.
@@ -45,7 +46,7 @@ export class JobRun {
    */
   private lastWriteAt = Date.now();
   private reportedAt = 0;
-  private warnedAboutStore = false;
+  private readonly storeOutage = new StoreOutage();
   /** The result as JSON: given to `setResult()`, or else what the action returned. */
   private resultJson: string | undefined;
   private resultIsExplicit = false;
@@ -322,10 +323,11 @@ export class JobRun {
         this.ended = true;
         this.onFenced();
       }
+      this.storeOutage.ended();
     } catch (error) {
-      if (!this.warnedAboutStore)
-        this.logger.warn(messages.storeWriteFailedMessage(this.jobId, error));
-      this.warnedAboutStore = true;
+      this.storeOutage.failed(() =>
+        this.logger.warn(messages.storeWriteFailedMessage(this.jobId, error)),
+      );
     }
     this.flushing = null;
     if (this.dirty && !this.ended) this.schedule();

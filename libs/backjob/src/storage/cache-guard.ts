@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import * as messages from '../backjob.messages.js';
+import { StoreOutage } from './store-outage.js';
 
 // After a failure the cache is left alone for this long, so that an outage
 // costs one timeout every two seconds rather than one on every call.
@@ -38,7 +39,7 @@ export function withinCacheTimeout<T>(
  */
 export class CacheGuard {
   private retryAt = 0;
-  private down = false;
+  private readonly outage = new StoreOutage();
   private readonly suspects = new Set<string>();
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -85,19 +86,16 @@ export class CacheGuard {
     try {
       if (this.suspects.size > 0) await this.forgetSuspects();
       const value = await this.bounded(call());
-      if (this.down) {
-        this.down = false;
+      if (this.outage.ended())
         this.logger.log(messages.cacheRecoveredMessage());
-      }
       return { value };
     } catch (error) {
       this.retryAt = Date.now() + RETRY_AFTER_MS;
-      if (!this.down) {
-        this.down = true;
+      this.outage.failed(() =>
         this.logger.warn(
           messages.cacheUnavailableWarning(error, RETRY_AFTER_MS / 1000),
-        );
-      }
+        ),
+      );
       return null;
     }
   }

@@ -60,9 +60,9 @@ describe('statementRunnerFor on better-sqlite3', () => {
     const failed = run('INSERT INTO t VALUES (?, ?)', ['a', 1]);
     await expect(failed).rejects.toBeInstanceOf(QueryFailedError);
     const error = (await failed.catch((e: unknown) => e)) as QueryFailedError;
-    expect((error.driverError as { code: string }).code).toBe(
-      'SQLITE_CONSTRAINT_PRIMARYKEY',
-    );
+    expect(error.driverError).toMatchObject({
+      code: 'SQLITE_CONSTRAINT_PRIMARYKEY',
+    });
     expect(logged.filter((line) => line.includes('INSERT INTO t'))).toEqual([
       'query: INSERT INTO t VALUES (?, ?)',
       'query: INSERT INTO t VALUES (?, ?)',
