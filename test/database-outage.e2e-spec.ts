@@ -8,6 +8,8 @@ import {
   JobStoreUnavailableError,
   type JobStatusSnapshot,
 } from 'nestjs-backjob';
+import { JobDrain } from '../libs/backjob/src/flow/job-drain.js';
+import { ENDING_TEXTS } from '../libs/backjob/src/lifecycle/job-lifecycle.js';
 import { RecordingLogger } from './fixtures/boot.js';
 import { gates } from './fixtures/gated-work.controller.js';
 import { startTcpFault, type TcpFault } from './fixtures/tcp-proxy.js';
@@ -32,6 +34,17 @@ class OutageController {
     return { done: gate };
   }
 
+  /** Like `held`, and says when its signal aborts. */
+  @Get('signalled/:gate')
+  @BackgroundWorker()
+  async signalled(@Param('gate') gate: string) {
+    const signal = this.backjob.signal();
+    signal.addEventListener('abort', () => aborted.add(gate));
+    this.backjob.update(10, 'holding');
+    await gates.wait(gate);
+    return { done: gate };
+  }
+
   /** A route of the app's that lists the jobs, its errors answered by the filter. */
   @Get('jobs/all')
   @UseFilters(BackJobExceptionFilter)
@@ -48,6 +61,8 @@ class OutageController {
 }
 
 const FINAL = (s: JobStatusSnapshot) => s.status >= JobStatus.Completed;
+/** The gates of the handlers whose signal aborted. */
+const aborted = new Set<string>();
 const RETRYING =
   /could not store the final status of job .* yet: .*keeps trying every 2 s for up to errorTimeout \(30 s\)/;
 const store = currentTestStore();
@@ -218,6 +233,47 @@ describe.runIf(
           .toEqual([JobStatus.Failed]);
         expect(jobs[0].statusText).toContain('after start() had given up');
         expect(gates.reached.has(gate)).toBe(false);
+      },
+    );
+  }, 60_000);
+});
+
+describe.runIf(
+  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
+)(`a database that hangs during a graceful shutdown (${store})`, () => {
+  it("ends BackJob's part within the grace period and requestTimeout, stops the handler, says what it could not record, and the ending lands once the database answers", async () => {
+    const graceSeconds = 0.3;
+    await withRelayedDatabase(
+      { shutdownGracePeriod: graceSeconds, requestTimeout: 1 },
+      async ({ t, fault, logger, gate }) => {
+        const id = await t.backjob.start(`outage/signalled/${gate}`);
+        await waitForJob(t.backjob, id, (s) => s.progress === 10);
+        fault.hang();
+        const began = Date.now();
+        // BackJob's shutdown hook alone: the data source's own close (TypeORM's
+        // pool) waits for a database that hangs, whatever BackJob does.
+        const drained = t.app.get(JobDrain).beforeApplicationShutdown();
+        const outcome = await Promise.race([
+          drained.then(() => 'drained'),
+          new Promise((resolve) => setTimeout(resolve, 10_000, 'hung')),
+        ]);
+        expect(outcome).toBe('drained');
+        // The grace period plus requestTimeout, with room for a loaded
+        // machine; without the bound, the drain waits as long as the
+        // database hangs.
+        expect(Date.now() - began).toBeLessThan(
+          graceSeconds * 1000 + 1000 + 3000,
+        );
+        expect(aborted.has(gate)).toBe(true);
+        expect(logger.errors.join('\n')).toMatch(
+          /shutdown could not record what became of 1 job\(s\): the store did not take the write within 1 s \(requestTimeout\)/,
+        );
+        // The write it gave up on was sent: it lands once the database answers.
+        fault.restore();
+        expect(await waitForJob(t.backjob, id, FINAL, 15_000)).toMatchObject({
+          status: JobStatus.Failed,
+          statusText: `holding\n${ENDING_TEXTS.interrupted}`,
+        });
       },
     );
   }, 60_000);

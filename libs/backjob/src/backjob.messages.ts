@@ -88,6 +88,9 @@ export const drainedMessage = (counts: {
 }) =>
   `BackJob shut down: ${counts.drained} running job(s) finished, ${counts.interrupted} interrupted after the ${counts.graceSeconds} s grace period, ${counts.leftToOthers} left for other instances, ${counts.failedWaiting} waiting job(s) failed because they ran as a user whose credentials only this instance had.`;
 
+export const shutdownNotRecordedMessage = (count: number, seconds: number) =>
+  `BackJob's shutdown could not record what became of ${count} job(s): the store did not take the write within ${seconds} s (requestTimeout) or refused it. Their handlers were stopped all the same; once errorTimeout passes without a sign of life, other instances run the anonymous jobs that were waiting and fail the rest.`;
+
 export const takenOverMessage = (jobId: string) =>
   `BackJob took over job ${jobId}: it was waiting in an instance that stopped, and it runs anonymously, so this instance runs it.`;
 

@@ -11,7 +11,8 @@ import {
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { InstanceState } from './instance-state.js';
-import { JobQueue } from './job-queue.js';
+import { CallDeadline } from '../storage/call-deadline.js';
+import { JobQueue, type ShutdownWriteBound } from './job-queue.js';
 import { RunningJobs } from './running-jobs.js';
 import { SelfHttpClient } from './self-http.client.js';
 
@@ -26,6 +27,7 @@ import { SelfHttpClient } from './self-http.client.js';
  *    fail "interrupted by shutdown", their signals abort and their requests
  *    are dropped, so that nothing holds the server open;
  * 4. one log line says what happened, and the keep-alive agents close.
+ * Its writes wait for the store at most `requestTimeout` each.
  */
 @Injectable()
 export class JobDrain implements BeforeApplicationShutdown {
@@ -42,14 +44,23 @@ export class JobDrain implements BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.instance.beginShutdown()) return;
-    const waiting = await this.queue.close();
-    const { drained, interrupted, jobIds } = await this.running.drain(
-      this.options.shutdownGracePeriod * 1000,
-    );
+    const bound = this.shutdownWriteBound();
+    // The waiting jobs' writes go on during the grace period.
+    const letGo = this.queue.close(bound);
+    const { drained, interrupted, jobIds, unrecorded } =
+      await this.running.drain(this.options.shutdownGracePeriod * 1000, bound);
+    const waiting = await letGo;
     const elsewhere = this.queue
       .abandonMonitors()
       .filter((id) => !jobIds.has(id)).length;
     this.client.close();
+    if (unrecorded + waiting.unrecorded > 0)
+      this.logger.error(
+        messages.shutdownNotRecordedMessage(
+          unrecorded + waiting.unrecorded,
+          this.options.requestTimeout,
+        ),
+      );
     if (
       drained + interrupted + elsewhere + waiting.released + waiting.failed >
       0
@@ -63,5 +74,21 @@ export class JobDrain implements BeforeApplicationShutdown {
           failedWaiting: waiting.failed,
         }),
       );
+  }
+
+  /**
+   * A store that hangs must not hang a deploy: each write of the shutdown
+   * (a waiting job let go, a running one interrupted) is waited for at most
+   * `requestTimeout`. What it could not write, the lifecycle still ends:
+   * without a sign of life for `errorTimeout`, other instances' sweeps take
+   * the job over or fail it.
+   */
+  private shutdownWriteBound(): ShutdownWriteBound {
+    const seconds = this.options.requestTimeout;
+    const deadline = new CallDeadline(
+      seconds * 1000,
+      () => new Error(messages.noAnswerMessage(seconds)),
+    );
+    return (write) => deadline.bound(write);
   }
 }

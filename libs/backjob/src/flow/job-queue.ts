@@ -37,7 +37,14 @@ export interface QueueCloseResult {
   released: number;
   /** Jobs that ran as a user: failed, since their credentials exist only here. */
   failed: number;
+  /** Of both, those whose new state the store did not take (in time). */
+  unrecorded: number;
 }
+
+/** How long a shutdown waits for one of its writes: see `JobDrain`. */
+export type ShutdownWriteBound = <T>(write: Promise<T>) => Promise<T>;
+
+const UNBOUNDED: ShutdownWriteBound = (write) => write;
 
 /**
  * Step 2 of a job: the jobs of this instance, from `start()` (or a monitor
@@ -160,7 +167,7 @@ export class JobQueue implements OnApplicationBootstrap {
    * Started for another instance, the others fail, since their credentials
    * exist only here.
    */
-  async close(): Promise<QueueCloseResult> {
+  async close(bound: ShutdownWriteBound): Promise<QueueCloseResult> {
     this.closed = true;
     clearInterval(this.heartbeat);
     const waiting = [
@@ -171,7 +178,7 @@ export class JobQueue implements OnApplicationBootstrap {
       }),
     ];
     this.delayed.clear();
-    return this.letGo(waiting);
+    return this.letGo(waiting, bound);
   }
 
   /** Stops the monitors still running, leaving their jobs to their handlers; returns their job ids. */
@@ -212,23 +219,42 @@ export class JobQueue implements OnApplicationBootstrap {
     }
   }
 
-  private async letGo(jobs: QueuedJob[]): Promise<QueueCloseResult> {
+  private async letGo(
+    jobs: QueuedJob[],
+    bound = UNBOUNDED,
+  ): Promise<QueueCloseResult> {
     const released = jobs.filter((job) => job.anonymous).map((job) => job.id);
     const credentialed = jobs.filter((job) => !job.anonymous);
-    await this.tracker
-      .touchWaiting(released, RELEASED_SIGN_OF_LIFE)
-      .catch((error: unknown) =>
-        this.logger.warn(
-          messages.heartbeatFailedMessage(released.length, error),
-        ),
-      );
-    await Promise.all(
+    const releasedRecorded =
+      released.length === 0 ||
+      (await bound(
+        this.tracker.touchWaiting(released, RELEASED_SIGN_OF_LIFE),
+      ).then(
+        () => true,
+        (error: unknown) => {
+          this.logger.warn(
+            messages.heartbeatFailedMessage(released.length, error),
+          );
+          return false;
+        },
+      ));
+    // end() resolving false (the job ended meanwhile, by a cancel) is fine.
+    const failedRecorded = await Promise.all(
       credentialed.map((job) =>
-        this.tracker
-          .end(job.id, JobEndings.notStartedBeforeShutdown(''))
-          .catch(() => false),
+        bound(
+          this.tracker.end(job.id, JobEndings.notStartedBeforeShutdown('')),
+        ).then(
+          () => true,
+          () => false,
+        ),
       ),
     );
-    return { released: released.length, failed: credentialed.length };
+    return {
+      released: released.length,
+      failed: credentialed.length,
+      unrecorded:
+        (releasedRecorded ? 0 : released.length) +
+        failedRecorded.filter((recorded) => !recorded).length,
+    };
   }
 }

@@ -9,6 +9,7 @@ import {
 import { JobChangeRelay } from '../feed/job-change.relay.js';
 import { JobTracker, type LiveProgress } from '../storage/job-tracker.js';
 import { JobRun } from './job-run.js';
+import type { ShutdownWriteBound } from './job-queue.js';
 
 interface RunningJob {
   run: JobRun;
@@ -27,6 +28,8 @@ export interface DrainResult {
   interrupted: number;
   /** The jobs of both. */
   jobIds: Set<string>;
+  /** Interrupted jobs whose ending the store did not take (in time). */
+  unrecorded: number;
 }
 
 /**
@@ -85,10 +88,14 @@ export class RunningJobs implements OnModuleDestroy {
    * running with "interrupted by shutdown", aborts their signals and lets
    * go of their requests.
    */
-  async drain(graceMs: number): Promise<DrainResult> {
+  async drain(
+    graceMs: number,
+    bound: ShutdownWriteBound,
+  ): Promise<DrainResult> {
     const entries = [...this.runs.values()];
     const jobIds = new Set(entries.map((entry) => entry.run.jobId));
-    if (entries.length === 0) return { drained: 0, interrupted: 0, jobIds };
+    if (entries.length === 0)
+      return { drained: 0, interrupted: 0, jobIds, unrecorded: 0 };
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(entries.map((entry) => entry.run.done)),
@@ -96,11 +103,14 @@ export class RunningJobs implements OnModuleDestroy {
     ]);
     clearTimeout(timer);
     const left = entries.filter((entry) => !entry.settled);
-    await Promise.all(left.map((entry) => this.interrupt(entry)));
+    const recorded = await Promise.all(
+      left.map((entry) => this.interrupt(entry, bound)),
+    );
     return {
       drained: entries.length - left.length,
       interrupted: left.length,
       jobIds,
+      unrecorded: recorded.filter((written) => !written).length,
     };
   }
 
@@ -108,10 +118,17 @@ export class RunningJobs implements OnModuleDestroy {
     this.endings.unsubscribe();
   }
 
-  private async interrupt(entry: RunningJob): Promise<void> {
+  /** True when the store took the ending; the handler is stopped either way. */
+  private async interrupt(
+    entry: RunningJob,
+    bound: ShutdownWriteBound,
+  ): Promise<boolean> {
     const ending = JobEndings.interrupted(entry.run.finalText());
     try {
-      await this.tracker.end(entry.run.jobId, ending);
+      await bound(this.tracker.end(entry.run.jobId, ending));
+      return true;
+    } catch {
+      return false;
     } finally {
       this.abort(entry.run, ending);
       entry.release();

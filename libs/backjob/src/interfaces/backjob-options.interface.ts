@@ -148,7 +148,8 @@ export interface BackJobModuleOptions {
    * `start()` waits for the database to record its job (then it rejects
    * with `JobStoreUnavailableError`, and the job never runs), and how long
    * a read of jobs (`getStatus()`, `list()` and the rest) waits for it
-   * (then it rejects the same way).
+   * (then it rejects the same way), and each write of a graceful shutdown
+   * (then the shutdown goes on, and logs what it could not record).
    *
    * Default: `10`.
    */
