@@ -133,8 +133,8 @@ export class SelfHttpClient {
         if (request.body !== undefined)
           headers['content-length'] = Buffer.byteLength(request.body);
         // Options, not a URL: parsing one per request cost a lone job's
-        // pickup 15 µs (a URL-less path is already encoded: see
-        // normalizeJobRequest).
+        // pickup 15 µs, and the path needs none of its encoding
+        // (normalizeJobRequest encodes routes and queries).
         const outgoing = (secure ? https : http).request({
           ...target.connection,
           path: `${target.basePath}${request.path}${request.query ? `?${request.query}` : ''}`,
