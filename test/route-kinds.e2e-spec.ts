@@ -185,9 +185,10 @@ describe('any route can be started as a job', () => {
     expect(ended.statusText).toMatch(
       /The worker request to http:\/\/\S+\/plain\/crash failed: it was answered 500: .*Internal server error/,
     );
-    expect(logger.warnings.join('\n')).toContain(
-      `Job ${id} failed before its handler ended it`,
-    );
+    // Warned once the ending is stored: after a read can see it.
+    await expect
+      .poll(() => logger.warnings.join('\n'))
+      .toContain(`Job ${id} failed before its handler ended it`);
   });
 
   it("a guard's refusal fails the job with the refusal", async () => {
