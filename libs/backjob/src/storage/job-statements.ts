@@ -1,5 +1,6 @@
 import type { DataSource, ObjectLiteral } from 'typeorm';
 import {
+  runsInProcess,
   statementRunnerFor,
   type StatementRunner,
 } from './statement-runner.js';
@@ -90,10 +91,7 @@ export class JobStatements {
    * within one turn of the event loop (one commit instead of one per job).
    */
   readonly updateGrouping: { gatherTurn: boolean } | undefined;
-  /**
-   * The statements run in this process and block it until they end
-   * (better-sqlite3): no timer can bound one, and none waits on a network.
-   */
+  /** See `runsInProcess()`. */
   readonly runInProcess: boolean;
   /** Runs one of these statements with its values. */
   readonly run: StatementRunner;
@@ -134,7 +132,7 @@ export class JobStatements {
     this.claim = `UPDATE ${this.table} SET ${status} = ${JobStatus.InProgress}, ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${CLAIMABLE_STATUSES})`;
     this.end = `UPDATE ${this.table} SET ${this.endingSet((_, i) => p(i + 1), column)} WHERE ${id} = ${p(ENDING_SET.length + 1)} AND ${status} IN (${ENDABLE_STATUSES})`;
     this.groupDialect = groupDialectOf(dataSource.options.type);
-    this.runInProcess = dataSource.options.type === 'better-sqlite3';
+    this.runInProcess = runsInProcess(dataSource);
     this.run = statementRunnerFor(dataSource);
     this.updateGrouping =
       this.groupDialect === undefined

@@ -19,9 +19,18 @@ export type StatementRunner = (
  * `preparedSqliteRunner`).
  */
 export function statementRunnerFor(dataSource: DataSource): StatementRunner {
-  return dataSource.options.type === 'better-sqlite3'
+  return runsInProcess(dataSource)
     ? preparedSqliteRunner(dataSource)
     : queryRunnerOf(dataSource);
+}
+
+/**
+ * Whether the data source's statements run in this process and block it
+ * until they end (better-sqlite3): no timer can bound one, and none waits
+ * on a network.
+ */
+export function runsInProcess(dataSource: DataSource): boolean {
+  return dataSource.options.type === 'better-sqlite3';
 }
 
 function queryRunnerOf(dataSource: DataSource): StatementRunner {
