@@ -68,6 +68,7 @@ export class JobQueue implements OnApplicationBootstrap {
   // Worker requests go to this app's own server unless baseUrl says
   // otherwise: jobs started (or taken over) before it listens wait for it.
   private canSend = false;
+  private pumpDue = false;
 
   constructor(
     @Inject(BACKJOB_RESOLVED_OPTIONS)
@@ -189,8 +190,19 @@ export class JobQueue implements OnApplicationBootstrap {
 
   private enqueue(job: QueuedJob): void {
     this.ready.push(job);
-    this.pump();
+    if (this.pumpDue) return;
+    // Sent once the caller's promises have settled: a burst of start() calls
+    // in one turn gets every id back before the first jobs' requests are made
+    // (making them costs more than recording a row), and a lone job waits
+    // only for what its caller does in the same tick.
+    this.pumpDue = true;
+    process.nextTick(this.duePump);
   }
+
+  private readonly duePump = (): void => {
+    this.pumpDue = false;
+    this.pump();
+  };
 
   private pump(): void {
     while (

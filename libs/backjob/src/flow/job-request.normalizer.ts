@@ -47,7 +47,7 @@ export function normalizeJobRequest(
 ): NormalizedJobRequest {
   const {
     route,
-    query = {},
+    query,
     method,
     body,
     bodyType = 'form',
@@ -58,7 +58,8 @@ export function normalizeJobRequest(
       messages.invalidMethodMessage(method, ALLOWED_METHODS),
     );
   }
-  checkSendable(query, 'query', 'form');
+  // Most jobs are a route alone: no query to walk.
+  if (query !== undefined) checkSendable(query, 'query', 'form');
   if (body !== undefined)
     checkSendable(body, 'body', bodyType === 'json' ? 'json' : 'form');
   const routePath = toRoutePath(route);
@@ -82,7 +83,7 @@ export function normalizeJobRequest(
     path: prefix
       ? `/${prefix}${routePath === '/' ? '' : routePath}`
       : routePath,
-    query: encodeForm(query, 'repeat'),
+    query: query === undefined ? '' : encodeForm(query, 'repeat'),
   };
   if (body !== undefined) Object.assign(normalized, encodeBody(body, bodyType));
   return normalized;

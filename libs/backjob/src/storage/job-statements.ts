@@ -94,7 +94,9 @@ export class JobStatements {
   /** See `runsInProcess()`. */
   readonly runInProcess: boolean;
   /** Runs one of these statements with its values. */
-  readonly run: StatementRunner;
+  readonly run: StatementRunner['run'];
+  /** Runs some of these writes in one transaction. */
+  readonly runTogether: StatementRunner['runTogether'];
   private readonly groupDialect: 'unnest' | 'values' | undefined;
   private readonly groupStatements = new Map<string, string>();
   private readonly columns: string;
@@ -133,7 +135,9 @@ export class JobStatements {
     this.end = `UPDATE ${this.table} SET ${this.endingSet((_, i) => p(i + 1), column)} WHERE ${id} = ${p(ENDING_SET.length + 1)} AND ${status} IN (${ENDABLE_STATUSES})`;
     this.groupDialect = groupDialectOf(dataSource.options.type);
     this.runInProcess = runsInProcess(dataSource);
-    this.run = statementRunnerFor(dataSource);
+    const runner = statementRunnerFor(dataSource);
+    this.run = (sql, values) => runner.run(sql, values);
+    this.runTogether = (statements) => runner.runTogether(statements);
     this.updateGrouping =
       this.groupDialect === undefined
         ? undefined

@@ -26,8 +26,10 @@ import {
 // Ids per heartbeat UPDATE: far below every driver's limit of parameters.
 const TOUCH_BATCH = 500;
 // Rows per grouped INSERT: with every column a parameter, far below every
-// driver's limit (SQLite's 32,766, PostgreSQL's and MySQL's 65,535).
-const INSERT_GROUP = 200;
+// driver's limit (SQLite's 32,766, PostgreSQL's and MySQL's 65,535); and
+// jobs per group of inserts, written in one transaction (see runTogether).
+const INSERT_ROWS = 200;
+const INSERT_GROUP = 400;
 // Jobs per grouped claim or end (7 parameters a job on SQLite, arrays on
 // PostgreSQL), and the characters of text a grouped end carries at most: one
 // statement of outputs near maxOutputBytes each would hold them all in
@@ -139,7 +141,12 @@ export class SqlJobStore extends JobStore {
   private async insertAll(
     jobs: JobRecord[],
   ): Promise<{ id: string; merged: boolean }[]> {
-    await this.statements.run(...this.statements.insertMany(jobs));
+    const statements = [];
+    for (let i = 0; i < jobs.length; i += INSERT_ROWS)
+      statements.push(
+        this.statements.insertMany(jobs.slice(i, i + INSERT_ROWS)),
+      );
+    await this.statements.runTogether(statements);
     return jobs.map((job) => ({ id: job.id, merged: false }));
   }
 

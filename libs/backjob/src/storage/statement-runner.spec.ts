@@ -37,7 +37,7 @@ describe('statementRunnerFor on better-sqlite3', () => {
   });
 
   it('runs writes and reads, with what they changed and returned', async () => {
-    const run = statementRunnerFor(dataSource);
+    const { run } = statementRunnerFor(dataSource);
     expect(await run('INSERT INTO t VALUES (?, ?)', ['a', 1])).toEqual({
       records: [],
       affected: 1,
@@ -55,7 +55,7 @@ describe('statementRunnerFor on better-sqlite3', () => {
   });
 
   it("logs through the data source's logger, and rejects with TypeORM's error", async () => {
-    const run = statementRunnerFor(dataSource);
+    const { run } = statementRunnerFor(dataSource);
     await run('INSERT INTO t VALUES (?, ?)', ['a', 1]);
     const failed = run('INSERT INTO t VALUES (?, ?)', ['a', 1]);
     await expect(failed).rejects.toBeInstanceOf(QueryFailedError);
@@ -70,8 +70,38 @@ describe('statementRunnerFor on better-sqlite3', () => {
     ]);
   });
 
+  it('runs writes together: all of them, or none when one fails', async () => {
+    const { runTogether, run } = statementRunnerFor(dataSource);
+    await runTogether([
+      ['INSERT INTO t VALUES (?, ?)', ['a', 1]],
+      ['INSERT INTO t VALUES (?, ?)', ['b', 2]],
+    ]);
+    const refused = runTogether([
+      ['INSERT INTO t VALUES (?, ?)', ['c', 3]],
+      ['INSERT INTO t VALUES (?, ?)', ['a', 4]],
+    ]);
+    await expect(refused).rejects.toBeInstanceOf(QueryFailedError);
+    expect((await run('SELECT id FROM t ORDER BY id', [])).records).toEqual([
+      { id: 'a' },
+      { id: 'b' },
+    ]);
+  });
+
+  it("runs writes together inside a transaction the app's code opened, as part of it", async () => {
+    const { runTogether, run } = statementRunnerFor(dataSource);
+    const queryRunner = dataSource.createQueryRunner();
+    await queryRunner.startTransaction();
+    await runTogether([
+      ['INSERT INTO t VALUES (?, ?)', ['a', 1]],
+      ['INSERT INTO t VALUES (?, ?)', ['b', 2]],
+    ]);
+    await queryRunner.rollbackTransaction();
+    await queryRunner.release();
+    expect((await run('SELECT id FROM t', [])).records).toEqual([]);
+  });
+
   it('prepares again on the new connection of a data source initialized again', async () => {
-    const run = statementRunnerFor(dataSource);
+    const { run } = statementRunnerFor(dataSource);
     await run('INSERT INTO t VALUES (?, ?)', ['a', 1]);
     await dataSource.destroy();
     await expect(run('SELECT n FROM t', [])).rejects.toThrow(
