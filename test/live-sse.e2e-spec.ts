@@ -24,11 +24,18 @@ describe('BackJobLiveModule: JSON status and Server-Sent Events', () => {
   });
   afterAll(() => t.close());
 
-  const events = (id: string, user?: string) =>
-    SseClient.open(
+  // A test that fails mid-stream must not leave its stream to the next one.
+  const opened: SseClient[] = [];
+  afterEach(() => opened.splice(0).forEach((client) => client.close()));
+
+  const events = async (id: string, user?: string) => {
+    const client = await SseClient.open(
       `${t.url}/live/${id}/events`,
       user ? { 'x-user': user } : {},
     );
+    opened.push(client);
+    return client;
+  };
 
   it('streams the current status at once, then every change, and ends after the final one', async () => {
     const name = `every-change-${Date.now()}`;
@@ -95,6 +102,8 @@ describe('BackJobLiveModule: JSON status and Server-Sent Events', () => {
 
   it('lets go of the job when the client hangs up', async () => {
     const feeds = t.app.get(JobFeedService);
+    // Streams of the tests before are gone once the server saw them end.
+    await vi.waitFor(() => expect(feeds.watchedJobs).toBe(0));
     const id = await t.backjob.start(['live-work/ticks', { n: 5, gap: 200 }]);
     const client = await events(id);
     await client.waitFor(1);

@@ -1,9 +1,10 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { BackgroundWorker, BackJobService, JobStatus } from 'nestjs-backjob';
+import { firstValueFrom } from 'rxjs';
 import { BACKJOB_JOB_STORE } from '../libs/backjob/src/backjob.constants.js';
 import { PROGRESS_WRITE_INTERVAL_MS } from '../libs/backjob/src/flow/job-run.js';
 import type { JobStore } from '../libs/backjob/src/storage/job-store.js';
-import { gates } from './fixtures/gated-work.controller.js';
+import { Gates, gates } from './fixtures/gated-work.controller.js';
 import {
   createTestApp,
   waitForJob,
@@ -29,6 +30,15 @@ class ChattyController {
     return 'quick done';
   }
 
+  /** Reports 40 % once, then waits at gate `name`. */
+  @Get('once/:name')
+  @BackgroundWorker()
+  async once(@Param('name') name: string) {
+    this.backjob.update(40, 'forty');
+    await gates.wait(name);
+    return 'once done';
+  }
+
   /** Reports about once a millisecond for 300 ms, then waits at gate `name`. */
   @Get(':name')
   @BackgroundWorker()
@@ -51,14 +61,17 @@ class ChattyController {
 describe('progress writes of a handler that reports very often', () => {
   let t: TestApp;
   let writes: Map<string, number>;
+  /** Progress writes held before they reach the store, by job id: the test lets each go. */
+  const heldWrites = new Map<string, Gates>();
   beforeAll(async () => {
     t = await createTestApp({ controllers: [ChattyController] });
     writes = new Map();
-    // Counts the real store's writes on the way through.
+    // Counts the real store's writes on the way through, and holds some.
     const store = t.app.get<JobStore>(BACKJOB_JOB_STORE);
     const save = store.saveProgress.bind(store);
-    store.saveProgress = (id, change, now) => {
+    store.saveProgress = async (id, change, now) => {
       writes.set(id, (writes.get(id) ?? 0) + 1);
+      await heldWrites.get(id)?.wait('write');
       return save(id, change, now);
     };
   });
@@ -118,5 +131,31 @@ describe('progress writes of a handler that reports very often', () => {
       gates.open(name);
       await waitForJob(t.backjob, id);
     }
+  });
+
+  it('shows a watcher that comes while a progress write is under way the progress being written', async () => {
+    const name = `once-${Math.random().toString(36).slice(2)}`;
+    const held = new Gates();
+    const id = await t.backjob.start(`chatty/once/${name}`);
+    heldWrites.set(id, held);
+    try {
+      await vi.waitFor(() => expect(held.reached.has('write')).toBe(true), {
+        timeout: 10_000,
+      });
+      // The store still has the claim's row (0 %); the handler said 40.
+      expect(await t.backjob.getStatus(id)).toMatchObject({ progress: 0 });
+      expect(await firstValueFrom(t.backjob.watch(id))).toMatchObject({
+        status: JobStatus.InProgress,
+        progress: 40,
+        statusText: 'forty',
+      });
+    } finally {
+      held.open('write');
+      gates.open(name);
+    }
+    expect(await waitForJob(t.backjob, id)).toMatchObject({
+      status: JobStatus.Completed,
+      statusText: 'once done',
+    });
   });
 });

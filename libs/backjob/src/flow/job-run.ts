@@ -119,9 +119,14 @@ export class JobRun {
       this.tracker.liveProgress.next(this.reported());
   }
 
-  /** The progress reported since the last write began, for watchers here. */
+  /**
+   * The progress reported and not stored yet, for watchers here. A write
+   * under way counts as not stored: until it lands (in the cache too), a
+   * read shows the one before.
+   */
   unwrittenProgress(): LiveProgress | undefined {
-    return this.dirty && !this.ended ? this.reported() : undefined;
+    const unstored = this.dirty || this.flushing !== null;
+    return unstored && !this.ended ? this.reported() : undefined;
   }
 
   private reported(): LiveProgress {
