@@ -73,7 +73,11 @@ export class SqlJobStore extends JobStore {
         );
     this.inserts = new GroupedWrites({
       writeGroup: (jobs) => this.insertAll(jobs),
-      writeOne: (job) => this.insertOne(job),
+      // Whatever the driver says (refused, reset, locked, full), a job that
+      // start() could not record is one its caller can only start again:
+      // one error to catch, with the driver's as its cause. A group that
+      // fails is written again row by row, so every failure comes here.
+      writeOne: (job) => this.insertOne(job).catch(notRecorded),
       maxItems: INSERT_GROUP,
       deadline: {
         ms: timeoutMs,
@@ -126,16 +130,7 @@ export class SqlJobStore extends JobStore {
   }
 
   insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
-    // Whatever the driver says (refused, reset, locked, full), a job that
-    // start() could not record is one its caller can only start again: one
-    // error to catch, with the driver's as its cause.
-    return this.inserts.add(job).catch((error: unknown) => {
-      if (error instanceof JobStoreUnavailableError) throw error;
-      throw new JobStoreUnavailableError(
-        error,
-        messages.jobNotRecordedErrorMessage(error),
-      );
-    });
+    return this.inserts.add(job);
   }
 
   private async insertAll(
@@ -284,5 +279,13 @@ function isUniqueViolation(error: unknown): boolean {
     code === 'ER_DUP_ENTRY' || // MySQL / MariaDB through mysql2
     driverError?.errno === 1062 || // the same, by number (other drivers)
     code.startsWith('SQLITE_CONSTRAINT')
+  );
+}
+
+function notRecorded(error: unknown): never {
+  if (error instanceof JobStoreUnavailableError) throw error;
+  throw new JobStoreUnavailableError(
+    error,
+    messages.jobNotRecordedErrorMessage(error),
   );
 }
