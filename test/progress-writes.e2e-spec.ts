@@ -39,6 +39,14 @@ class ChattyController {
     return 'once done';
   }
 
+  /** Reports 40 % and returns at once: its ending is its only write. */
+  @Get('ends')
+  @BackgroundWorker()
+  ends() {
+    this.backjob.update(40, 'forty');
+    return 'ended';
+  }
+
   /** Reports about once a millisecond for 300 ms, then waits at gate `name`. */
   @Get(':name')
   @BackgroundWorker()
@@ -61,8 +69,10 @@ class ChattyController {
 describe('progress writes of a handler that reports very often', () => {
   let t: TestApp;
   let writes: Map<string, number>;
-  /** Progress writes held before they reach the store, by job id: the test lets each go. */
-  const heldWrites = new Map<string, Gates>();
+  /** Progress writes (gate 'write') held before they reach the store, by job id. */
+  const heldProgress = new Map<string, Gates>();
+  /** Endings (gate 'end') held the same way. */
+  const heldEndings = new Map<string, Gates>();
   beforeAll(async () => {
     t = await createTestApp({ controllers: [ChattyController] });
     writes = new Map();
@@ -71,8 +81,13 @@ describe('progress writes of a handler that reports very often', () => {
     const save = store.saveProgress.bind(store);
     store.saveProgress = async (id, change, now) => {
       writes.set(id, (writes.get(id) ?? 0) + 1);
-      await heldWrites.get(id)?.wait('write');
+      await heldProgress.get(id)?.wait('write');
       return save(id, change, now);
+    };
+    const end = store.end.bind(store);
+    store.end = async (id, ending, now) => {
+      await heldEndings.get(id)?.wait('end');
+      return end(id, ending, now);
     };
   });
   afterAll(() => t.close());
@@ -137,7 +152,7 @@ describe('progress writes of a handler that reports very often', () => {
     const name = `once-${Math.random().toString(36).slice(2)}`;
     const held = new Gates();
     const id = await t.backjob.start(`chatty/once/${name}`);
-    heldWrites.set(id, held);
+    heldProgress.set(id, held);
     try {
       await vi.waitFor(() => expect(held.reached.has('write')).toBe(true), {
         timeout: 10_000,
@@ -156,6 +171,32 @@ describe('progress writes of a handler that reports very often', () => {
     expect(await waitForJob(t.backjob, id)).toMatchObject({
       status: JobStatus.Completed,
       statusText: 'once done',
+    });
+  });
+
+  it('shows a watcher that comes while the ending is being written the last progress reported', async () => {
+    const held = new Gates();
+    const id = await t.backjob.start('chatty/ends');
+    heldEndings.set(id, held);
+    try {
+      await vi.waitFor(() => expect(held.reached.has('end')).toBe(true), {
+        timeout: 10_000,
+      });
+      expect(await t.backjob.getStatus(id)).toMatchObject({
+        status: JobStatus.InProgress,
+        progress: 0,
+      });
+      expect(await firstValueFrom(t.backjob.watch(id))).toMatchObject({
+        status: JobStatus.InProgress,
+        progress: 40,
+        statusText: 'forty',
+      });
+    } finally {
+      held.open('end');
+    }
+    expect(await waitForJob(t.backjob, id)).toMatchObject({
+      status: JobStatus.Completed,
+      statusText: 'ended',
     });
   });
 });

@@ -38,6 +38,8 @@ export class JobRun {
   /** True once `update()` gave a progress: the ending keeps it. */
   private reportedProgress = false;
   private flushing: Promise<void> | null = null;
+  /** This run's ending is being written (ended, and not by someone else). */
+  private writingEnd = false;
   private nextWrite: ReturnType<typeof setTimeout> | undefined;
   /**
    * The claim that made this run wrote the row: the first progress waits
@@ -121,12 +123,15 @@ export class JobRun {
 
   /**
    * The progress reported and not stored yet, for watchers here. A write
-   * under way counts as not stored: until it lands (in the cache too), a
-   * read shows the one before.
+   * under way counts as not stored, the ending's too: until it lands (in
+   * the cache as well), a read shows the progress stored before.
    */
   unwrittenProgress(): LiveProgress | undefined {
-    const unstored = this.dirty || this.flushing !== null;
-    return unstored && !this.ended ? this.reported() : undefined;
+    if (this.reportedAt === 0) return undefined;
+    const underWay = this.ended
+      ? this.writingEnd
+      : this.dirty || this.flushing !== null;
+    return underWay ? this.reported() : undefined;
   }
 
   private reported(): LiveProgress {
@@ -284,11 +289,20 @@ export class JobRun {
   private async end(ending: JobEnding): Promise<boolean> {
     if (this.ended) return false;
     this.ended = true;
+    this.writingEnd = true;
     this.stopWriting();
-    await this.flushing;
-    const progress =
-      ending.progress ?? (this.reportedProgress ? this.progress : undefined);
-    return this.tracker.endOwnRun(this.jobId, { ...ending, progress }, this);
+    try {
+      await this.flushing;
+      const progress =
+        ending.progress ?? (this.reportedProgress ? this.progress : undefined);
+      return await this.tracker.endOwnRun(
+        this.jobId,
+        { ...ending, progress },
+        this,
+      );
+    } finally {
+      this.writingEnd = false;
+    }
   }
 
   /**
