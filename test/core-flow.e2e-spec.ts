@@ -11,8 +11,10 @@ import {
   WorkController,
 } from './fixtures/work.controller.js';
 
-const UUID =
-  /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** A UUID version 7 (RFC 9562): the time in ms, then random bits. */
+const UUID_V7 =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const timeOfId = (id: string) => parseInt(id.replace('-', '').slice(0, 12), 16);
 
 describe('a job from start() to its end (SQLite)', () => {
   let t: TestApp;
@@ -27,7 +29,7 @@ describe('a job from start() to its end (SQLite)', () => {
   it('runs a route string and records progress, output and times', async () => {
     const before = Date.now();
     const id = await t.backjob.start(['work/steps/a', { n: 3 }]);
-    expect(id).toMatch(UUID);
+    expect(id).toMatch(UUID_V7);
     const status = await waitForJob(t.backjob, id);
     expect(status).toEqual({
       id,
@@ -45,17 +47,23 @@ describe('a job from start() to its end (SQLite)', () => {
       retryOf: null,
     });
     expect(status.startTime.getTime()).toBeGreaterThanOrEqual(before - 5);
+    expect(timeOfId(id)).toBeGreaterThanOrEqual(before);
+    expect(timeOfId(id)).toBeLessThanOrEqual(status.startTime.getTime());
     expect(status.endTime!.getTime()).toBeGreaterThanOrEqual(
       status.startTime.getTime(),
     );
   });
 
-  it('gives every job its own unguessable id', async () => {
+  it('gives every job its own unguessable id, in the order of creation', async () => {
     const ids = await Promise.all(
       [1, 2, 3].map(() => t.backjob.start('work/object', { merge: false })),
     );
     expect(new Set(ids).size).toBe(3);
-    ids.forEach((id) => expect(id).toMatch(UUID));
+    ids.forEach((id) => expect(id).toMatch(UUID_V7));
+    const later = await t.backjob.start('work/object', { merge: false });
+    ids.forEach((id) =>
+      expect(timeOfId(later)).toBeGreaterThanOrEqual(timeOfId(id)),
+    );
   });
 
   it('accepts the three request forms', async () => {

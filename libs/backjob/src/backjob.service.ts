@@ -54,10 +54,11 @@ export class BackJobService {
   /**
    * Records a job and starts `request` in the background, as the current
    * user unless `withUserCookies` is false. Resolves with the job id (a
-   * random UUID) once the job is recorded and handed to its monitor, which
-   * runs it when a slot of `maxConcurrentJobs` is free (and its delay is
-   * over). Throws `InvalidJobRequestError` for a request that cannot be
-   * sent, `BackJobShutdownError` once the app has begun to shut down,
+   * UUID version 7, in time order and unguessable) once the job is
+   * recorded and handed to its monitor, which runs it when a slot of
+   * `maxConcurrentJobs` is free (and its delay is over). Throws
+   * `InvalidJobRequestError` for a request that cannot be sent,
+   * `BackJobShutdownError` once the app has begun to shut down,
    * `JobStoreUnavailableError` when the store cannot record the job (the
    * driver's error is its `cause`) or does not in time (`requestTimeout` for
    * the database, `cacheTimeout` for the cache alone).

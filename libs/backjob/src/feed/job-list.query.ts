@@ -1,5 +1,6 @@
 import * as messages from '../backjob.messages.js';
 import { InvalidJobQueryError } from '../errors/invalid-job-query.error.js';
+import { isJobId } from '../lifecycle/job-id.js';
 import { ALL_STATUSES, type JobStatus } from '../lifecycle/job-lifecycle.js';
 import type { JobListOptions } from '../interfaces/job-list.interface.js';
 import type {
@@ -7,7 +8,6 @@ import type {
   JobListQuery,
   JobRecord,
 } from '../storage/job-store.js';
-import { JobTracker } from '../storage/job-tracker.js';
 
 /** The page size of `list()` when none is given. */
 export const DEFAULT_LIST_LIMIT = 20;
@@ -80,7 +80,7 @@ function decodeCursor(cursor: unknown): JobListPosition {
       const [startTime, id] = JSON.parse(
         Buffer.from(cursor, 'base64url').toString('utf8'),
       ) as unknown[];
-      if (Number.isFinite(startTime) && JobTracker.isJobId(id))
+      if (Number.isFinite(startTime) && isJobId(id))
         return { startTime: startTime as number, id };
     } catch {
       // Not ours: refused below like any other.

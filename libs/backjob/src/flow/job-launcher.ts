@@ -1,11 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  createHmac,
-  createSecretKey,
-  hash,
-  randomUUID,
-  type KeyObject,
-} from 'node:crypto';
+import { createHmac, createSecretKey, hash, type KeyObject } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { BackJobContext } from '../backjob.context.js';
 import {
@@ -21,6 +15,7 @@ import type {
   JobRequest,
   StartJobOptions,
 } from '../interfaces/job-request.interface.js';
+import { newJobId } from '../lifecycle/job-id.js';
 import { JobEndings, JobStatus } from '../lifecycle/job-lifecycle.js';
 import type { JobRecord } from '../storage/job-store.js';
 import { JobTracker } from '../storage/job-tracker.js';
@@ -137,7 +132,7 @@ export class JobLauncher {
     const startTime = now + launch.delaySeconds * 1000;
     const requestText = JSON.stringify(request);
     const record: JobRecord = {
-      id: randomUUID(),
+      id: newJobId(now),
       scope,
       progress: 0,
       status: JobStatus.Started,

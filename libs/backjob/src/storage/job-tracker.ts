@@ -8,6 +8,7 @@ import {
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
+import { isJobId } from '../lifecycle/job-id.js';
 import { capOutput, storableText } from '../lifecycle/output-cap.js';
 import { traceJob } from '../flow/job-trace.js';
 import {
@@ -27,7 +28,6 @@ import {
   type JobStatusCounts,
 } from './job-store.js';
 
-const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const FINAL_WRITE_ATTEMPTS = 4;
 // Between the attempts of a run's own ending after the first few.
 const PERSISTENT_RETRY_MS = 2000;
@@ -80,10 +80,6 @@ export class JobTracker {
     private readonly options: ResolvedBackJobOptions,
   ) {}
 
-  static isJobId(id: unknown): id is string {
-    return typeof id === 'string' && JOB_ID.test(id);
-  }
-
   /**
    * Records a job, or returns the pending identical one (see
    * `JobStore.insert`) — unless that one is stale and cannot be taken
@@ -107,7 +103,7 @@ export class JobTracker {
    * `null` for an unknown or malformed id.
    */
   async read(id: unknown): Promise<JobRecord | null> {
-    if (!JobTracker.isJobId(id)) return null;
+    if (!isJobId(id)) return null;
     const job = await this.store.find(id);
     if (!job || !(await this.endIfStale(job))) return job;
     return this.store.find(id);
