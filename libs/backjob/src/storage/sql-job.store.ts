@@ -76,7 +76,8 @@ export class SqlJobStore extends JobStore {
       // Whatever the driver says (refused, reset, locked, full), a job that
       // start() could not record is one its caller can only start again:
       // one error to catch, with the driver's as its cause. A group that
-      // fails is written again row by row, so every failure comes here.
+      // fails is written again row by row, so every driver error comes
+      // here; a caller's deadline rejects with that error type already.
       writeOne: (job) => this.insertOne(job).catch(notRecorded),
       maxItems: INSERT_GROUP,
       deadline: {
