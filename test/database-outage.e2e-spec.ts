@@ -311,6 +311,40 @@ describe.runIf(
   }, 60_000);
 });
 
+// With the cache, cancel() reads the job from Redis and only its write
+// reaches the database: the one place where a hang meets the write alone.
+describe.runIf(store === 'postgres+redis')(
+  `a database that hangs while a job is cancelled (${store})`,
+  () => {
+    it('makes cancel() reject within requestTimeout with JobStoreUnavailableError, and the cancel lands once the database answers', async () => {
+      await withRelayedDatabase(
+        { requestTimeout: 1 },
+        async ({ t, fault, gate }) => {
+          const id = await t.backjob.start(`outage/${gate}`);
+          await waitForJob(t.backjob, id, (s) => s.progress === 10);
+          fault.hang();
+          const began = Date.now();
+          const failure = await t.backjob.cancel(id, 'no longer wanted').then(
+            (cancelled) => new Error(`cancel() answered ${cancelled}`),
+            (error: unknown) => error,
+          );
+          expect(failure).toBeInstanceOf(JobStoreUnavailableError);
+          expect((failure as Error).message).toMatch(
+            /did not record the job's ending within 1 s \(requestTimeout\)/,
+          );
+          // Within requestTimeout, with room for a loaded machine; without
+          // the bound, cancel() waits as long as the database hangs.
+          expect(Date.now() - began).toBeLessThan(5_000);
+          fault.restore();
+          expect(await waitForJob(t.backjob, id, FINAL, 15_000)).toMatchObject({
+            status: JobStatus.Cancelled,
+          });
+        },
+      );
+    }, 60_000);
+  },
+);
+
 describe.runIf(
   store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
 )(`a database that is down while a job starts (${store})`, () => {

@@ -436,6 +436,12 @@ export const readFailedMessage = (error: unknown) =>
 export const readTimeoutMessage = (seconds: number) =>
   `BackJob's database did not answer a read of its jobs within ${seconds} s (requestTimeout), so the call gave up. Check that the database is running and answering, then call again.`;
 
+export const endingNotRecordedMessage = (seconds: number) =>
+  `BackJob's database did not record the job's ending within ${seconds} s (requestTimeout), so the call gave up. The ending may still land once the database answers: read the job to know, and call again if it is still pending.`;
+
+export const endingFailedMessage = (error: unknown) =>
+  `BackJob's database could not record the job's ending: ${describeError(error)}. The job is as it was: check that the database is running and reachable from this instance, then call again.`;
+
 export const databaseTimeoutReason = (seconds: number) =>
   `the database did not answer within ${seconds} s (requestTimeout)`;
 

@@ -148,7 +148,10 @@ export class BackJobService {
    * never starts; a running one's `signal()` aborts (within a second, on
    * whichever instance runs it), and whatever its handler writes afterwards
    * is ignored. Resolves `true` when this call ended the job, `false` for a
-   * job that had ended already or does not exist.
+   * job that had ended already or does not exist. Rejects with
+   * `JobStoreUnavailableError` when the store fails the write or does not
+   * take it within `requestTimeout` (so do `finish()` and `fail()` given
+   * another job's id); a write that was sent may still land.
    */
   async cancel(id: string, reason?: string): Promise<boolean> {
     const why =
@@ -259,6 +262,6 @@ export class BackJobService {
   ): Promise<boolean> {
     const job = await this.tracker.read(id);
     if (!job || isFinalStatus(job.status)) return false;
-    return this.tracker.end(id, ending(job.statusText));
+    return this.tracker.endForCaller(id, ending(job.statusText));
   }
 }

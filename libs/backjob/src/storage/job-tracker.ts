@@ -8,6 +8,7 @@ import {
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
 import type { ResolvedBackJobOptions } from '../backjob.options.js';
+import { JobStoreUnavailableError } from '../errors/job-store-unavailable.error.js';
 import { isJobId } from '../lifecycle/job-id.js';
 import { capOutput, storableText } from '../lifecycle/output-cap.js';
 import { traceJob } from '../flow/job-trace.js';
@@ -27,6 +28,7 @@ import {
   type JobRecord,
   type JobStatusCounts,
 } from './job-store.js';
+import { CallDeadline } from './call-deadline.js';
 
 const FINAL_WRITE_ATTEMPTS = 4;
 // Between the attempts of a run's own ending after the first few.
@@ -74,11 +76,23 @@ export class JobTracker {
   // again while the database is away): alive, though the row cannot say so.
   private readonly endingsUnderWay = new Set<string>();
 
+  private readonly callerDeadline: CallDeadline;
+
   constructor(
     @Inject(BACKJOB_JOB_STORE) private readonly store: JobStore,
     @Inject(BACKJOB_RESOLVED_OPTIONS)
     private readonly options: ResolvedBackJobOptions,
-  ) {}
+  ) {
+    const seconds = options.requestTimeout;
+    this.callerDeadline = new CallDeadline(
+      seconds * 1000,
+      () =>
+        new JobStoreUnavailableError(
+          new Error(messages.databaseTimeoutReason(seconds)),
+          messages.endingNotRecordedMessage(seconds),
+        ),
+    );
+  }
 
   /**
    * Records a job, or returns the pending identical one (see
@@ -165,6 +179,24 @@ export class JobTracker {
    */
   end(id: string, requested: JobEnding): Promise<boolean> {
     return this.writeEnding(id, requested);
+  }
+
+  /**
+   * `end()` for an app's call that waits for it (`cancel()`, `finish()` or
+   * `fail()` of another job): when the store fails the write or does not
+   * answer within `requestTimeout`, it rejects with JobStoreUnavailableError
+   * (a write that was sent goes on, and may still land).
+   */
+  endForCaller(id: string, requested: JobEnding): Promise<boolean> {
+    return this.callerDeadline
+      .bound(this.end(id, requested))
+      .catch((error: unknown) => {
+        if (error instanceof JobStoreUnavailableError) throw error;
+        throw new JobStoreUnavailableError(
+          error,
+          messages.endingFailedMessage(error),
+        );
+      });
   }
 
   /**
