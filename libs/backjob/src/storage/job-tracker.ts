@@ -29,6 +29,7 @@ import {
   type JobStatusCounts,
 } from './job-store.js';
 import { CallDeadline } from './call-deadline.js';
+import { storeFailure } from './store-failure.js';
 
 const FINAL_WRITE_ATTEMPTS = 4;
 // Between the attempts of a run's own ending after the first few.
@@ -191,11 +192,7 @@ export class JobTracker {
     return this.callerDeadline
       .bound(this.end(id, requested))
       .catch((error: unknown) => {
-        if (error instanceof JobStoreUnavailableError) throw error;
-        throw new JobStoreUnavailableError(
-          error,
-          messages.endingFailedMessage(error),
-        );
+        throw storeFailure(error, messages.endingFailedMessage);
       });
   }
 

@@ -10,6 +10,7 @@ import {
 } from '../lifecycle/job-lifecycle.js';
 import { CallDeadline } from './call-deadline.js';
 import { GroupedWrites, type WriteGrouping } from './grouped-writes.js';
+import { storeFailure } from './store-failure.js';
 import {
   JobStatements,
   type JobClaimWrite,
@@ -78,7 +79,10 @@ export class SqlJobStore extends JobStore {
       // one error to catch, with the driver's as its cause. A group that
       // fails is written again row by row, so every driver error comes
       // here; a caller's deadline rejects with that error type already.
-      writeOne: (job) => this.insertOne(job).catch(notRecorded),
+      writeOne: (job) =>
+        this.insertOne(job).catch((error: unknown) => {
+          throw storeFailure(error, messages.jobNotRecordedErrorMessage);
+        }),
       maxItems: INSERT_GROUP,
       deadline: {
         ms: timeoutMs,
@@ -246,10 +250,7 @@ export class SqlJobStore extends JobStore {
    */
   private read(sql: string, values: unknown[]) {
     const running = this.statements.run(sql, values).catch((error) => {
-      throw new JobStoreUnavailableError(
-        error,
-        messages.readFailedMessage(error),
-      );
+      throw storeFailure(error, messages.readFailedMessage);
     });
     return this.reads ? this.reads.bound(running) : running;
   }
@@ -280,13 +281,5 @@ function isUniqueViolation(error: unknown): boolean {
     code === 'ER_DUP_ENTRY' || // MySQL / MariaDB through mysql2
     driverError?.errno === 1062 || // the same, by number (other drivers)
     code.startsWith('SQLITE_CONSTRAINT')
-  );
-}
-
-function notRecorded(error: unknown): never {
-  if (error instanceof JobStoreUnavailableError) throw error;
-  throw new JobStoreUnavailableError(
-    error,
-    messages.jobNotRecordedErrorMessage(error),
   );
 }

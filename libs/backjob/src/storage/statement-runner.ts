@@ -17,9 +17,10 @@ export interface StatementRunner {
   /**
    * Runs writes in one transaction: all of them, or none, and one commit.
    * A commit writes every page its statements dirtied; rows with random
-   * keys dirty the same index pages again in each statement, so on SQLite
-   * 3,000 rows cost 14-18 µs each in statements of 200 committed apart,
-   * and 7 µs in one transaction (measured in a bare script, WAL mode).
+   * keys (merge keys; job ids before 0.2.0) dirty the same index pages
+   * again in each statement, so on SQLite 3,000 such rows cost 14-18 µs
+   * each in statements of 200 committed apart, and 7 µs in one
+   * transaction (measured in a bare script, WAL mode).
    */
   runTogether(statements: readonly Statement[]): Promise<void>;
 }
