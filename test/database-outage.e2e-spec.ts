@@ -1,5 +1,7 @@
 import { Controller, Get, Param, Post, UseFilters } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
 import {
   BackgroundWorker,
   BackJobExceptionFilter,
@@ -344,6 +346,58 @@ describe.runIf(store === 'postgres+redis')(
     }, 60_000);
   },
 );
+
+// A database can answer reads while a write waits: here another
+// transaction holds the job's row lock, as a long one of the app's might.
+describe.runIf(
+  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
+)(`a job row locked while it is read (${store})`, () => {
+  it('makes getStatus() of a stale job reject within requestTimeout with JobStoreUnavailableError, and the job ends as timed out once the lock goes', async () => {
+    const errorTimeoutMs = 2_000;
+    const t = await createTestApp({
+      controllers: [OutageController],
+      backjob: { requestTimeout: 1, errorTimeout: errorTimeoutMs / 1000 },
+    });
+    const gate = `outage-${randomUUID()}`;
+    const locker = t.app
+      .get<DataSource>(getDataSourceToken())
+      .createQueryRunner();
+    try {
+      const id = await t.backjob.start(`outage/${gate}`);
+      const held = await waitForJob(t.backjob, id, (s) => s.progress === 10);
+      await locker.connect();
+      await locker.startTransaction();
+      await locker.query(
+        `SELECT id FROM ${t.tableName} WHERE id = '${id}' FOR UPDATE`,
+      );
+      // The handler reports nothing more: its row reads stale once
+      // errorTimeout has passed, and reading it ends it as timed out.
+      await untilClock(held.updatedTime.getTime() + errorTimeoutMs + 200);
+      const began = Date.now();
+      const failure = await t.backjob.getStatus(id).then(
+        (snapshot) =>
+          new Error(`getStatus() answered ${JSON.stringify(snapshot)}`),
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(JobStoreUnavailableError);
+      expect((failure as Error).message).toMatch(
+        /did not record the job's ending within 1 s \(requestTimeout\)/,
+      );
+      // Without the bound, getStatus() waits as long as the lock is held.
+      expect(Date.now() - began).toBeLessThan(5_000);
+      await locker.rollbackTransaction();
+      expect(await waitForJob(t.backjob, id, FINAL, 15_000)).toMatchObject({
+        status: JobStatus.Failed,
+        statusText: `holding\n${ENDING_TEXTS.timedOut}`,
+      });
+    } finally {
+      if (locker.isTransactionActive) await locker.rollbackTransaction();
+      await locker.release();
+      gates.open(gate);
+      await t.close();
+    }
+  }, 60_000);
+});
 
 describe.runIf(
   store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',

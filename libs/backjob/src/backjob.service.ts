@@ -70,7 +70,9 @@ export class BackJobService {
   /**
    * The job's public fields, or `null` for an unknown or malformed id. A
    * pending job without an update for `errorTimeout` is failed with
-   * "job timeout" as it is read.
+   * "job timeout" as it is read. Rejects with `JobStoreUnavailableError`
+   * when the store cannot be read, or that ending recorded, within
+   * `requestTimeout`.
    */
   async getStatus(id: string): Promise<JobStatusSnapshot | null> {
     const job = await this.tracker.read(id);

@@ -108,7 +108,7 @@ export class JobTracker {
       return result;
     }
     const pending = await this.store.find(result.id);
-    if (!pending || !(await this.endIfStale(pending))) return result;
+    if (!pending || !(await this.endStaleForCaller(pending))) return result;
     return this.insert(job);
   }
 
@@ -120,16 +120,31 @@ export class JobTracker {
   async read(id: unknown): Promise<JobRecord | null> {
     if (!isJobId(id)) return null;
     const job = await this.store.find(id);
-    if (!job || !(await this.endIfStale(job))) return job;
+    if (!job || !(await this.endStaleForCaller(job))) return job;
     return this.store.find(id);
   }
 
   /** Ends a stale job as the lifecycle says; true when it was ended. */
-  async endIfStale(job: JobRecord): Promise<boolean> {
-    if (!this.isStale(job)) return false;
+  endIfStale(job: JobRecord): Promise<boolean> {
+    const ending = this.staleEnding(job);
+    return ending ? this.end(job.id, ending) : Promise.resolve(false);
+  }
+
+  /**
+   * `endIfStale()` for an app's call that reads the job: bounded as
+   * `endForCaller()` is, so that reading a stale job from the cache does not
+   * wait as long as the database hangs.
+   */
+  private endStaleForCaller(job: JobRecord): Promise<boolean> {
+    const ending = this.staleEnding(job);
+    return ending ? this.endForCaller(job.id, ending) : Promise.resolve(false);
+  }
+
+  /** How the lifecycle ends `job` now, if it is stale and is to be ended. */
+  private staleEnding(job: JobRecord): JobEnding | undefined {
+    if (!this.isStale(job)) return undefined;
     const verdict = staleVerdict(job);
-    if (verdict.action !== 'end') return false;
-    return this.end(job.id, verdict.ending);
+    return verdict.action === 'end' ? verdict.ending : undefined;
   }
 
   /** Reads without the staleness rule, for callers that apply it themselves. */
