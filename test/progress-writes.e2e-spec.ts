@@ -13,6 +13,10 @@ import {
 
 /** How long the handler reported, and the calls' own durations (ms). */
 const reports = new Map<string, { elapsedMs: number; callsMs: number[] }>();
+/** Progress writes that reached the store, by job id. */
+const writes = new Map<string, number>();
+/** Progress writes made during one update() call, by gate name. */
+const writesInCall = new Map<string, number>();
 
 @Controller('chatty')
 class ChattyController {
@@ -37,6 +41,22 @@ class ChattyController {
     this.backjob.update(40, 'forty');
     await gates.wait(name);
     return 'once done';
+  }
+
+  /**
+   * Waits at gate `late-name`, reports 60 % (by then long after its claim,
+   * so the write is due at once), then waits at gate `name`.
+   */
+  @Get('late/:name')
+  @BackgroundWorker()
+  async late(@Param('name') name: string) {
+    await gates.wait(`late-${name}`);
+    const id = this.backjob.currentJobId()!;
+    const before = writes.get(id) ?? 0;
+    this.backjob.update(60, 'late');
+    writesInCall.set(name, (writes.get(id) ?? 0) - before);
+    await gates.wait(name);
+    return 'late done';
   }
 
   /** Reports 40 % and returns at once: its ending is its only write. */
@@ -68,14 +88,12 @@ class ChattyController {
 
 describe('progress writes of a handler that reports very often', () => {
   let t: TestApp;
-  let writes: Map<string, number>;
   /** Progress writes (gate 'write') held before they reach the store, by job id. */
   const heldProgress = new Map<string, Gates>();
   /** Endings (gate 'end') held the same way. */
   const heldEndings = new Map<string, Gates>();
   beforeAll(async () => {
     t = await createTestApp({ controllers: [ChattyController] });
-    writes = new Map();
     // Counts the real store's writes on the way through, and holds some.
     const store = t.app.get<JobStore>(BACKJOB_JOB_STORE);
     const save = store.saveProgress.bind(store);
@@ -127,6 +145,31 @@ describe('progress writes of a handler that reports very often', () => {
     expect(writes.get(id) ?? 0).toBeLessThanOrEqual(
       Math.floor(elapsedMs / PROGRESS_WRITE_INTERVAL_MS),
     );
+  });
+
+  it('writes the progress of a call made long after the last write soon after the call, never within it', async () => {
+    const name = `late-${Math.random().toString(36).slice(2)}`;
+    const id = await t.backjob.start(`chatty/late/${name}`);
+    const claimed = await waitForJob(
+      t.backjob,
+      id,
+      (s) => s.status === JobStatus.InProgress,
+    );
+    // The interval since the claim's write has passed: the write is due.
+    const dueAt = claimed.updatedTime.getTime() + PROGRESS_WRITE_INTERVAL_MS;
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, dueAt - Date.now()) + 10),
+    );
+    gates.open(`late-${name}`);
+    // The handler runs on, held at its gate: the store has the 60 % from
+    // the write the call left to the instance's ticker.
+    expect(
+      await waitForJob(t.backjob, id, (s) => s.statusText === 'late'),
+    ).toMatchObject({ status: JobStatus.InProgress, progress: 60 });
+    expect(writesInCall.get(name)).toBe(0);
+    expect(writes.get(id)).toBe(1);
+    gates.open(name);
+    expect((await waitForJob(t.backjob, id)).status).toBe(JobStatus.Completed);
   });
 
   it('shows a watcher in this instance what the handler reports before it is written', async () => {

@@ -10,6 +10,7 @@ import { CappedOutput } from '../lifecycle/output-cap.js';
 import { resultToJson, valueToText } from './output-capture.js';
 import { answerEnding } from './route-answer.js';
 import { StoreOutage } from '../storage/store-outage.js';
+import type { ProgressTicker, TickedRun } from './progress-ticker.js';
 
 // One for every run: a Logger per job is an allocation per job, and Nest's
 // Logger reaches the app's logger at each call anyway.
@@ -26,21 +27,23 @@ export const PROGRESS_WRITE_INTERVAL_MS = 100;
  * `update()` never waits for the store: changes are merged into at most one
  * write per `PROGRESS_WRITE_INTERVAL_MS`, and into the next one while a
  * write is under way, so a slow database slows the bar, never the action.
- * The final status waits for the last write.
+ * The instance's `ProgressTicker` makes the writes. The final status waits
+ * for the last write.
  */
-export class JobRun {
+export class JobRun implements TickedRun {
   private readonly output: CappedOutput;
   private lastText: string | undefined;
   private progress = 0;
   private ended = false;
   /** Progress or text changed since the last write. */
   private dirty = false;
+  /** In the ticker's set: joined once, not at every call. */
+  private ticking = false;
   /** True once `update()` gave a progress: the ending keeps it. */
   private reportedProgress = false;
   private flushing: Promise<void> | null = null;
   /** This run's ending is being written (ended, and not by someone else). */
   private writingEnd = false;
-  private nextWrite: ReturnType<typeof setTimeout> | undefined;
   /**
    * The claim that made this run wrote the row: the first progress waits
    * out the interval like any other, so that a job that ends within it
@@ -71,6 +74,7 @@ export class JobRun {
   constructor(
     readonly jobId: string,
     private readonly tracker: JobTracker,
+    private readonly ticker: ProgressTicker,
     /** Called when a progress write found the job ended by someone else. */
     private readonly onFenced: () => void = () => undefined,
     private readonly logger = RUN_LOGGER,
@@ -114,7 +118,10 @@ export class JobRun {
     }
     if (text !== undefined) this.lastText = String(text);
     this.dirty = true;
-    this.schedule();
+    if (!this.ticking) {
+      this.ticking = true;
+      this.ticker.add(this);
+    }
     this.reportedAt = Date.now();
     // Only while someone here watches: the call stays a few microseconds.
     if (this.tracker.liveProgress.observed)
@@ -306,28 +313,26 @@ export class JobRun {
   }
 
   /**
-   * Writes the latest progress now, or once `PROGRESS_WRITE_INTERVAL_MS`
-   * has passed since the last write: a handler that reports a thousand
-   * times a second costs the store ten writes, and the last value is
-   * always written. The text is read at write time, not per call.
+   * Writes the latest progress once `PROGRESS_WRITE_INTERVAL_MS` has passed
+   * since the last write: a handler that reports a thousand times a second
+   * costs the store ten writes, and the last value is always written (by
+   * the next tick after the interval, or with the ending). The text is read
+   * at write time, not per call.
    */
-  private schedule(): void {
-    if (this.flushing || this.nextWrite) return;
-    const wait = this.lastWriteAt + PROGRESS_WRITE_INTERVAL_MS - Date.now();
-    if (wait <= 0) {
-      this.flushing = this.flush();
-      return;
-    }
-    this.nextWrite = setTimeout(() => {
-      this.nextWrite = undefined;
-      this.schedule();
-    }, wait);
+  writeIfDue(now: number): boolean {
+    const unwritten = this.dirty && !this.ended;
+    if (
+      unwritten &&
+      (this.flushing || now < this.lastWriteAt + PROGRESS_WRITE_INTERVAL_MS)
+    )
+      return true;
+    this.ticking = false;
+    if (unwritten) this.flushing = this.flush();
+    return false;
   }
 
   private stopWriting(): void {
     this.dirty = false;
-    clearTimeout(this.nextWrite);
-    this.nextWrite = undefined;
   }
 
   private async flush(): Promise<void> {
@@ -349,6 +354,5 @@ export class JobRun {
       );
     }
     this.flushing = null;
-    if (this.dirty && !this.ended) this.schedule();
   }
 }

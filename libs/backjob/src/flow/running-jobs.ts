@@ -9,6 +9,7 @@ import {
 import { JobChangeRelay } from '../feed/job-change.relay.js';
 import { JobTracker, type LiveProgress } from '../storage/job-tracker.js';
 import { JobRun } from './job-run.js';
+import { ProgressTicker } from './progress-ticker.js';
 import type { ShutdownWriteBound } from './job-queue.js';
 
 interface RunningJob {
@@ -43,6 +44,7 @@ export interface DrainResult {
 export class RunningJobs implements OnModuleDestroy {
   private readonly runs = new Map<string, RunningJob>();
   private readonly endings: Subscription;
+  private readonly progressTicker = new ProgressTicker();
 
   constructor(
     private readonly tracker: JobTracker,
@@ -65,7 +67,12 @@ export class RunningJobs implements OnModuleDestroy {
 
   /** Starts the run of a claimed job; `release` drops its worker request. */
   start(jobId: string, release: () => void): JobRun {
-    const run = new JobRun(jobId, this.tracker, () => void this.check(jobId));
+    const run = new JobRun(
+      jobId,
+      this.tracker,
+      this.progressTicker,
+      () => void this.check(jobId),
+    );
     const entry: RunningJob = {
       run,
       release,

@@ -1,0 +1,50 @@
+/** How often the ticker looks for progress due to be written. */
+export const PROGRESS_TICK_MS = 20;
+
+/** What the ticker asks of a run with progress to write. */
+export interface TickedRun {
+  /**
+   * Writes the run's progress if its interval has passed. True while the
+   * run still has progress that waits for a later tick.
+   */
+  writeIfDue(now: number): boolean;
+}
+
+/**
+ * One timer for the progress writes of every run in this instance, running
+ * only while some run has progress to write. A run joins once per write
+ * (`update()` sets a flag after that), so the call does no more than note
+ * the value: it arms no timer, and it never writes to the store itself (a
+ * call made after a quiet interval used to run SQLite's UPDATE before it
+ * returned). A write is at most one tick late. Runs leave once written or
+ * ended, so the timer stops by itself, in a shutdown too.
+ */
+export class ProgressTicker {
+  private readonly waiting = new Set<TickedRun>();
+  private timer: NodeJS.Timeout | undefined;
+
+  /** `run` has progress to write. */
+  add(run: TickedRun): void {
+    this.waiting.add(run);
+    this.timer ??= this.start();
+  }
+
+  private start(): NodeJS.Timeout {
+    const timer = setInterval(this.tick, PROGRESS_TICK_MS);
+    // The worker request of a running job keeps the process alive by itself.
+    timer.unref();
+    return timer;
+  }
+
+  private pause(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private readonly tick = (): void => {
+    const now = Date.now();
+    for (const run of this.waiting)
+      if (!run.writeIfDue(now)) this.waiting.delete(run);
+    if (this.waiting.size === 0) this.pause();
+  };
+}
