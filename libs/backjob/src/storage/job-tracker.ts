@@ -132,8 +132,9 @@ export class JobTracker {
 
   /**
    * `endIfStale()` for an app's call that reads the job: bounded as
-   * `endForCaller()` is, so that reading a stale job from the cache does not
-   * wait as long as the database hangs.
+   * `endForCaller()` is, so that a read does not wait for as long as the
+   * ending's write does (another transaction holds the row's lock, or the
+   * database hangs between the read and the write).
    */
   private endStaleForCaller(job: JobRecord): Promise<boolean> {
     const ending = this.staleEnding(job);
