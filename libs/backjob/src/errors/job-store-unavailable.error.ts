@@ -8,7 +8,8 @@ import * as messages from '../backjob.messages.js';
  * `requestTimeout` (that job never runs: check the store, then start it
  * again); and by the reads of jobs (`getStatus()`, `list()`, `counts()`…)
  * when the database fails them (`cause` is the driver's error) or does not
- * answer within `requestTimeout`; by `cancel()`, and `finish()` or `fail()`
+ * answer within `requestTimeout`, the ending of a stale job that a read
+ * writes included; by `cancel()`, and `finish()` or `fail()`
  * of another job, when the database fails the ending or does not take it
  * within `requestTimeout` (it may still land: read the job to know).
  * `BackJobExceptionFilter` answers it 503.
