@@ -18,9 +18,20 @@ export class MonitorStop {
     for (const listener of listeners) listener();
   }
 
-  /** Calls `listener` once, when the monitor stops: at once if it has. */
-  onStop(listener: () => void): void {
-    if (this.listeners) this.listeners.push(listener);
-    else listener();
+  /**
+   * Calls `listener` once, when the monitor stops: at once if it has.
+   * Returns what takes it back, for a listener whose work ends before the
+   * monitor does: what it holds is then let go at once.
+   */
+  onStop(listener: () => void): () => void {
+    if (!this.listeners) {
+      listener();
+      return () => undefined;
+    }
+    this.listeners.push(listener);
+    return () => {
+      const index = this.listeners?.indexOf(listener) ?? -1;
+      if (index !== -1) this.listeners!.splice(index, 1);
+    };
   }
 }

@@ -12,13 +12,20 @@ import { JobRun } from './job-run.js';
 import { ProgressTicker } from './progress-ticker.js';
 import type { ShutdownWriteBound } from './job-queue.js';
 
-interface RunningJob {
-  run: JobRun;
-  /** Changes made to the job by other instances. */
-  remote: Subscription;
-  /** Lets go of the worker request, so that a shutdown is not held by it. */
-  release: () => void;
-  settled: boolean;
+// A class, not an object literal: V8 may allocate a literal's objects
+// straight into the old generation once most of them outlived a young
+// collection (a burst's do), and an old entry keeps its worker request
+// from young collections after the job (docs/benchmarks.md, peak RSS).
+class RunningJob {
+  settled = false;
+
+  constructor(
+    readonly run: JobRun,
+    /** Lets go of the worker request, so that a shutdown is not held by it. */
+    readonly release: () => void,
+    /** Changes made to the job by other instances. */
+    readonly remote: Subscription,
+  ) {}
 }
 
 /** What a drain did. */
@@ -73,14 +80,11 @@ export class RunningJobs implements OnModuleDestroy {
       this.progressTicker,
       () => void this.check(jobId),
     );
-    const entry: RunningJob = {
+    const entry = new RunningJob(
       run,
       release,
-      settled: false,
-      remote: this.relay
-        .remoteChanges(jobId)
-        .subscribe(() => void this.check(jobId)),
-    };
+      this.relay.remoteChanges(jobId).subscribe(() => void this.check(jobId)),
+    );
     this.runs.set(jobId, entry);
     void run.done.then(() => {
       entry.settled = true;

@@ -155,14 +155,14 @@ export class SelfHttpClient {
                   ),
                 request.timeoutSeconds * 1000,
               );
-        // Not once the answer is in: its socket may then serve another request.
-        let answered = false;
-        request.stop?.onStop(() => {
-          if (!answered)
-            outgoing.destroy(new Error(messages.monitorStoppedReason()));
-        });
+        // Taken back once the answer is in: its socket may then serve
+        // another request. Held on to, it kept this request and its answer
+        // from young collections until the monitor's end (docs/benchmarks.md).
+        const forgetStop = request.stop?.onStop(() =>
+          outgoing.destroy(new Error(messages.monitorStoppedReason())),
+        );
         outgoing.on('error', (error: NodeJS.ErrnoException) => {
-          answered = true;
+          forgetStop?.();
           clearTimeout(deadline);
           if (!retried && outgoing.reusedSocket && error.code === 'ECONNRESET')
             resolve(this.send(request, true));
@@ -170,10 +170,16 @@ export class SelfHttpClient {
         });
         outgoing.on('response', (response) => {
           clearTimeout(deadline);
-          readResponse(response).then((answer) => {
-            answered = true;
-            resolve(answer);
-          }, reject);
+          readResponse(response).then(
+            (answer) => {
+              forgetStop?.();
+              resolve(answer);
+            },
+            (error: unknown) => {
+              forgetStop?.();
+              reject(error);
+            },
+          );
         });
         outgoing.end(request.body);
       } catch (error) {

@@ -59,11 +59,7 @@ export class GroupedWrites<T, R> {
 
   add(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const entry: Entry<T, R> = {
-        item,
-        settle: { resolve, reject },
-        gaveUp: false,
-      };
+      const entry = new Entry(item, resolve, reject);
       entry.answered = this.deadline?.watch((error) =>
         this.giveUp(entry, error),
       );
@@ -82,7 +78,7 @@ export class GroupedWrites<T, R> {
     const waiting = this.pending.indexOf(entry);
     if (waiting !== -1) this.pending.splice(waiting, 1);
     else entry.gaveUp = true;
-    entry.settle.reject(error);
+    entry.reject(error);
   }
 
   private async flush(): Promise<void> {
@@ -144,7 +140,7 @@ export class GroupedWrites<T, R> {
           (result) => this.written(entry, result),
           (error: unknown) => {
             entry.answered?.();
-            entry.settle.reject(error);
+            entry.reject(error);
           },
         ),
       ),
@@ -154,18 +150,23 @@ export class GroupedWrites<T, R> {
   private written(entry: Entry<T, R>, result: R): void {
     entry.answered?.();
     if (entry.gaveUp) this.grouping.deadline!.late(entry.item, result);
-    else entry.settle.resolve(result);
+    else entry.resolve(result);
   }
 }
 
-interface Entry<T, R> {
-  item: T;
-  settle: {
-    resolve: (value: R) => void;
-    reject: (error: unknown) => void;
-  };
+// A class, not an object literal: a burst's inserts outlive young
+// collections, after which V8 may allocate every entry of this literal, its
+// claims' and ends' too, straight into the old generation, where each one
+// keeps its caller's promise from young collections after the write.
+class Entry<T, R> {
   /** Ends its deadline's watch: the write has its answer. */
   answered?: () => void;
   /** Sent, then given up on: what it writes goes to `deadline.late()`. */
-  gaveUp: boolean;
+  gaveUp = false;
+
+  constructor(
+    readonly item: T,
+    readonly resolve: (value: R) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
 }
