@@ -279,6 +279,36 @@ describe('backlog cleanup', () => {
     expect(await left(waitingOld)).toBe(true);
   });
 
+  it('deletes a backlog larger than one statement in batches, and the app gets turns between them', async () => {
+    const seeded: string[] = [];
+    // 1,100: two full batches of CLEANUP_BATCH and a part of one.
+    for (let chunk = 0; chunk < 11; chunk++)
+      seeded.push(
+        ...(await Promise.all(
+          Array.from({ length: 100 }, () => seed(JobStatus.Completed, 3)),
+        )),
+      );
+    // A turn of the event loop while the cleanup runs: none at all would
+    // mean one statement held the process (SQLite runs in it) for the whole
+    // backlog.
+    let turns = 0;
+    let cleaning = true;
+    const countTurn = () => {
+      turns++;
+      if (cleaning) setImmediate(countTurn);
+    };
+    setImmediate(countTurn);
+
+    const deleted = await t.backjob.cleanup();
+    cleaning = false;
+
+    expect(deleted).toBe(1100);
+    expect(turns).toBeGreaterThanOrEqual(2);
+    const tracker = t.app.get(JobTracker);
+    for (const id of [seeded[0], seeded[600], seeded[1099]])
+      expect(await tracker.find(id)).toBeNull();
+  });
+
   it("runs on the configured cron schedule of the app's ScheduleModule", () => {
     const cron = t.app
       .get(SchedulerRegistry)

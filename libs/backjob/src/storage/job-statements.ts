@@ -98,6 +98,7 @@ export class JobStatements {
   /** Runs some of these writes in one transaction. */
   readonly runTogether: StatementRunner['runTogether'];
   private readonly groupDialect: 'unnest' | 'values' | undefined;
+  private readonly deleteTakesLimit: boolean;
   private readonly groupStatements = new Map<string, string>();
   private readonly columns: string;
   private readonly progressStatements = new Map<string, string>();
@@ -134,6 +135,9 @@ export class JobStatements {
     this.claim = `UPDATE ${this.table} SET ${status} = ${JobStatus.InProgress}, ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${CLAIMABLE_STATUSES})`;
     this.end = `UPDATE ${this.table} SET ${this.endingSet((_, i) => p(i + 1), column)} WHERE ${id} = ${p(ENDING_SET.length + 1)} AND ${status} IN (${ENDABLE_STATUSES})`;
     this.groupDialect = groupDialectOf(dataSource.options.type);
+    this.deleteTakesLimit = ['mysql', 'mariadb'].includes(
+      dataSource.options.type,
+    );
     this.runInProcess = runsInProcess(dataSource);
     // Neither function uses `this`: taken as they are, no call in between.
     ({ run: this.run, runTogether: this.runTogether } =
@@ -344,15 +348,24 @@ export class JobStatements {
     ];
   }
 
-  /** The DELETE of the ended jobs a retention rule covers, and its values. */
-  deleteEnded(rule: RetentionRule): [string, unknown[]] {
+  /**
+   * The DELETE of at most `limit` of the ended jobs a retention rule
+   * covers, and its values.
+   */
+  deleteEnded(rule: RetentionRule, limit: number): [string, unknown[]] {
     // The statuses come typed from the lifecycle's FINAL_STATUSES; Number()
     // keeps anything else out of the text all the same.
     const statuses = rule.statuses.map(Number).join(', ');
-    return [
-      `DELETE FROM ${this.table} WHERE ${this.escape('status')} IN (${statuses}) AND ${this.escape(jobColumn('endTime').name)} < ${this.placeholder(1)}`,
-      [rule.endedBefore],
-    ];
+    const column = (property: keyof JobRecord) =>
+      this.escape(jobColumn(property).name);
+    const covered = `${column('status')} IN (${statuses}) AND ${column('endTime')} < ${this.placeholder(1)}`;
+    const id = column('id');
+    // MySQL and MariaDB take a LIMIT on DELETE, and refuse a subquery on the
+    // table being deleted from; PostgreSQL and SQLite, the other way round.
+    const sql = this.deleteTakesLimit
+      ? `DELETE FROM ${this.table} WHERE ${covered} LIMIT ${Number(limit)}`
+      : `DELETE FROM ${this.table} WHERE ${id} IN (SELECT ${id} FROM ${this.table} WHERE ${covered} LIMIT ${Number(limit)})`;
+    return [sql, [rule.endedBefore]];
   }
 
   toRecord(row: ObjectLiteral): JobRecord {

@@ -56,6 +56,13 @@ export interface JobProgressChange {
 }
 
 /**
+ * Most ended jobs one cleanup statement (or script) deletes: a large
+ * backlog goes in many short ones, each its own transaction, so that the
+ * app's own writes never wait long behind the cleanup.
+ */
+export const CLEANUP_BATCH = 500;
+
+/**
  * Where jobs are kept. Every transition is conditional on the current
  * status, with the allowed sources taken from the lifecycle rules
  * (`lifecycle/job-lifecycle.ts`), so that it happens once even when

@@ -11,7 +11,12 @@ import {
 import { CacheJobStore, type CacheTransition } from './cache-job.store.js';
 import { JobCacheKeys } from './job-cache.keys.js';
 import type { CacheTtl } from './job-read-cache.js';
-import type { JobListQuery, JobRecord, JobStatusCounts } from './job-store.js';
+import {
+  CLEANUP_BATCH,
+  type JobListQuery,
+  type JobRecord,
+  type JobStatusCounts,
+} from './job-store.js';
 import { jobColumn, recordFrom, toColumnValue } from './job-table.schema.js';
 
 /** The commands used, as `@redis/client` 4 and 5 name them. */
@@ -191,9 +196,6 @@ for status, count in pairs(counts) do
 end
 return flat`;
 
-// Ended jobs deleted per script run, so that one run never holds Redis long.
-const DELETE_BATCH = 500;
-
 const statusSet = (statuses: readonly JobStatus[]) => `,${statuses.join(',')},`;
 const SIGN_OF_LIFE = SIGN_OF_LIFE_FIELDS.join(',');
 
@@ -324,13 +326,13 @@ export class RedisJobStore extends CacheJobStore {
         [this.keys.ended(status), this.keys.listed],
         [
           String(before),
-          String(DELETE_BATCH),
+          String(CLEANUP_BATCH),
           this.keys.jobPrefix,
           this.keys.listedIn(''),
         ],
       )) as [number, number];
       deleted += Number(gone);
-      if (Number(seen) < DELETE_BATCH) return deleted;
+      if (Number(seen) < CLEANUP_BATCH) return deleted;
     }
   }
 

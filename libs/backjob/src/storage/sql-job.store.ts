@@ -17,6 +17,7 @@ import {
   type JobEndWrite,
 } from './job-statements.js';
 import {
+  CLEANUP_BATCH,
   JobStore,
   type JobListQuery,
   type JobProgressChange,
@@ -222,9 +223,17 @@ export class SqlJobStore extends JobStore {
   async deleteEnded(rules: readonly RetentionRule[]): Promise<number> {
     let deleted = 0;
     for (const rule of rules)
-      deleted += (
-        await this.statements.run(...this.statements.deleteEnded(rule))
-      ).affected;
+      for (;;) {
+        const { affected } = await this.statements.run(
+          ...this.statements.deleteEnded(rule, CLEANUP_BATCH),
+        );
+        deleted += affected;
+        if (affected < CLEANUP_BATCH) break;
+        // A statement of SQLite in this process holds the event loop while
+        // it runs: the app's requests go between two of them.
+        if (this.statements.runInProcess)
+          await new Promise((resolve) => setImmediate(resolve));
+      }
     return deleted;
   }
 
