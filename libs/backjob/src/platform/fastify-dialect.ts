@@ -42,11 +42,13 @@ export const fastifyDialect: PlatformDialect = {
   // @fastify/middie and its path matching to every request. The context a
   // handler enters here holds through the body parser and the route. The
   // hook returns nothing: Fastify would take a returned promise for an
-  // async hook and go on a second time when it settles.
+  // async hook and go on a second time when it settles. `done` goes to the
+  // handler as its `next`: both take no argument, and no closure is made
+  // per request.
   beforeRoutes: (adapter, handler) =>
     adapter
       .getInstance<FastifyLike>()
       .addHook('onRequest', (request, reply, done) => {
-        handler(request.raw, reply.raw, () => done());
+        handler(request.raw, reply.raw, done);
       }),
 };
