@@ -64,10 +64,11 @@ const PLATFORMS: Platform[] = ['express', 'fastify'];
 /**
  * Every child of one round, in the order they run. `quick` keeps each
  * figure but measures fewer jobs and shorter windows; the burst keeps its
- * 3,000 jobs (its target is about 3,000).
+ * 3,000 jobs (its target is about 3,000). `pickupIdleMs`: see
+ * `WorkloadSizes`.
  */
-export function planRound(quick: boolean): Run[] {
-  const sizes = quick
+export function planRound(quick: boolean, pickupIdleMs = 0): Run[] {
+  const counts = quick
     ? {
         warmup: 300,
         pickup: 30,
@@ -84,6 +85,7 @@ export function planRound(quick: boolean): Run[] {
         inFlight: 50,
         statusReads: 1000,
       };
+  const sizes = { ...counts, pickupIdleMs };
   // update() and cross-instance: how long the job calls update() 1,000 times a second.
   const windowMs = quick ? 500 : 3000;
   // BackJob's own figures run in the child of the system they belong to,

@@ -1,4 +1,5 @@
-// `npm run bench [-- --quick] [-- --rounds N] [-- --only TEXT]`: BackJob on
+// `npm run bench [-- --quick] [-- --rounds N] [-- --only TEXT]
+// [-- --pickup-idle MS]`: BackJob on
 // SQLite, PostgreSQL and PostgreSQL + Redis (Express and Fastify) beside
 // BullMQ and pg-boss, on this machine's services. Each system runs in a
 // child process of its own, one after another, in interleaved rounds;
@@ -32,14 +33,38 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     only: { type: 'string' },
+    'pickup-idle': { type: 'string' },
   },
 });
 const quick = args.quick ?? false;
-const rounds = Number(args.rounds ?? (quick ? 3 : 5));
-const plan = planRound(quick).filter(
+const rounds = wholeNumber('rounds', args.rounds, quick ? 3 : 5, 1, 100);
+const pickupIdleMs = wholeNumber(
+  'pickup-idle',
+  args['pickup-idle'],
+  0,
+  0,
+  1000,
+);
+const plan = planRound(quick, pickupIdleMs).filter(
   (run) =>
     !args.only || run.system.toLowerCase().includes(args.only.toLowerCase()),
 );
+/** The value of option `--name`, or `fallback` without it; exits with a clear message unless a whole number in [min, max]. */
+function wholeNumber(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (Number.isInteger(value) && value >= min && value <= max) return value;
+  console.error(
+    `--${name} takes a whole number from ${min} to ${max}, not "${text}".`,
+  );
+  process.exit(2);
+}
 const childTimeoutMs = quick ? 60_000 : 180_000;
 const resultsFile = new URL('../../results.json', import.meta.url);
 
@@ -109,7 +134,7 @@ try {
   );
   const minutes = ((performance.now() - began) / 60_000).toFixed(1);
   console.log(
-    `\n${quick ? 'Quick run' : 'Run'}: ${rounds} rounds in ${minutes} min, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}). Medians over the rounds, range = lowest–highest.\n`,
+    `\n${quick ? 'Quick run' : 'Run'}: ${rounds} rounds in ${minutes} min, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()})${pickupIdleMs ? `, ${pickupIdleMs} ms idle before each pickup` : ''}. Medians over the rounds, range = lowest–highest.\n`,
   );
   console.log(formatTable(results));
   console.log('\nWritten to bench/results.json.');

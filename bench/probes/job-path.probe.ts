@@ -1,14 +1,15 @@
-// `npm run bench:probe [-- express|fastify]`: where one job's pickup time and
-// memory go, on SQLite. Not a figure of the bench, the profile behind its
-// misses: the median time from start() to each step of one job run alone
-// (start → insert → queue → worker request → its arrival → claim →
-// handler), the bytes allocated per job (V8's sampling heap profiler, counting
-// what the GC collected too) and those of them that outlived a young
-// collection, and the heap a burst of 3,000 jobs leaves as garbage before V8
-// collects it.
+// `npm run bench:probe [-- express|fastify] [-- --idle MS]`: where one job's
+// pickup time and memory go, on SQLite. Not a figure of the bench, the
+// profile behind its misses: the median time from start() to each step of
+// one job run alone (start → insert → queue → worker request → its arrival
+// → claim → handler; with `--idle`, MS after the last job ended), the bytes
+// allocated per job (V8's sampling heap profiler, counting what the GC
+// collected too) and those of them that outlived a young collection, and
+// the heap a burst of 3,000 jobs leaves as garbage before V8 collects it.
 import 'reflect-metadata';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import type { Server } from 'node:http';
 import type { Type } from '@nestjs/common';
 import { JobStatus } from 'nestjs-backjob';
@@ -21,7 +22,7 @@ import {
 } from '../apps/scripted-job.controller.js';
 import { JobLedger } from '../ledger.js';
 import { CHILD_ENV, TAG_ENV } from '../resources.js';
-import { percentile, waitUntil } from '../stats.js';
+import { percentile, sleep, waitUntil } from '../stats.js';
 
 // The module's own classes, from the same build the app imports: the
 // package exports only its public API.
@@ -40,7 +41,18 @@ const median = (values: number[]) => percentile(values, 50);
 
 process.env[TAG_ENV] ??= `probe${process.pid}`;
 process.env[CHILD_ENV] ??= 'probe';
-const platform = (process.argv[2] ?? 'express') as Platform;
+const { values: args, positionals } = parseArgs({
+  options: { idle: { type: 'string', default: '0' } },
+  allowPositionals: true,
+});
+const platform = (positionals[0] ?? 'express') as Platform;
+const idleMs = Number(args.idle);
+if (!['express', 'fastify'].includes(platform) || !(idleMs >= 0)) {
+  console.error(
+    `Usage: npm run bench:probe [-- express|fastify] [-- --idle MS], not "${process.argv.slice(2).join(' ')}".`,
+  );
+  process.exit(2);
+}
 
 const STEPS = [
   'start() called',
@@ -125,6 +137,7 @@ try {
   );
   const offsets = new Map<Step | 'handler', number[]>();
   for (let i = 0; i < 1000; i++) {
+    if (idleMs > 0) await sleep(idleMs);
     at.clear();
     const began = performance.now();
     await oneJob();
@@ -136,7 +149,9 @@ try {
     ]);
   }
   http.ClientRequest.prototype.end = end;
-  console.log(`Pickup, ${platform}: median ms after start() was called`);
+  console.log(
+    `Pickup, ${platform}${idleMs > 0 ? `, ${idleMs} ms idle before each` : ''}: median ms after start() was called`,
+  );
   for (const step of [...STEPS, 'handler' as const])
     console.log(
       `  ${step.padEnd(24)} ${median(offsets.get(step) ?? [NaN]).toFixed(3)}`,

@@ -12,6 +12,12 @@ export interface WorkloadSizes {
    * one before completed: its answer and end write are over, nothing runs.
    */
   pickup: number;
+  /**
+   * How long nothing runs before each pickup job's enqueue call
+   * (`--pickup-idle`): 0 calls it as soon as the store is seen to record
+   * the one before, which it is polled for every millisecond.
+   */
+  pickupIdleMs: number;
   /** Jobs enqueued back to back, each call awaited before the next. */
   enqueue: number;
   /** Jobs run end to end, `inFlight` at a time. */
@@ -50,6 +56,7 @@ export async function runWorkload(
 
   const pickupsFrom = ledger.pickups.length;
   for (let i = 0; i < sizes.pickup; i++) {
+    if (sizes.pickupIdleMs > 0) await sleep(sizes.pickupIdleMs);
     await oneJob();
     await allRecorded(system, next, what, 1);
   }
