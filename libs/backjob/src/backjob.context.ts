@@ -13,7 +13,17 @@ export interface BackJobRequestState {
 // One store for the whole process: the middleware enters it for requests
 // that carry something to forward and for worker requests, and every
 // BackJobService call reads it, wherever it is made.
-const storage = new AsyncLocalStorage<BackJobRequestState>();
+const storage = new AsyncLocalStorage<BackJobRequestState | undefined>();
+
+/**
+ * Runs `fn` outside any request's state. A timer made inside a request
+ * keeps that request's state (a job's run, its output so far) for as long
+ * as it lives, and one that arms the next passes it on: the instance's own
+ * timers, shared by every request, are made here.
+ */
+export function outsideRequests<T>(fn: () => T): T {
+  return storage.run(undefined, fn);
+}
 
 /** The request context, provided to DI and reachable statically. */
 export class BackJobContext {

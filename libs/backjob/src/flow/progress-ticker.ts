@@ -1,3 +1,5 @@
+import { outsideRequests } from '../backjob.context.js';
+
 /** How often the ticker looks for progress due to be written. */
 export const PROGRESS_TICK_MS = 20;
 
@@ -30,7 +32,10 @@ export class ProgressTicker {
   }
 
   private start(): NodeJS.Timeout {
-    const timer = setInterval(this.tick, PROGRESS_TICK_MS);
+    // The first update() of a run arms it, inside that run's request.
+    const timer = outsideRequests(() =>
+      setInterval(this.tick, PROGRESS_TICK_MS),
+    );
     // The worker request of a running job keeps the process alive by itself.
     timer.unref();
     return timer;

@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { outsideRequests } from '../backjob.context.js';
 import * as messages from '../backjob.messages.js';
 import { StoreOutage } from './store-outage.js';
 
@@ -61,7 +62,11 @@ export class CacheGuard {
       this.suspects.size < MAX_SUSPECTS
     ) {
       this.suspects.add(id);
-      this.sweeper ??= setInterval(() => void this.sweep(), RETRY_AFTER_MS);
+      // Armed by the first write that fails, often inside a request, and
+      // kept until shutdown.
+      this.sweeper ??= outsideRequests(() =>
+        setInterval(() => void this.sweep(), RETRY_AFTER_MS),
+      );
       // The timer alone never keeps the process alive.
       this.sweeper.unref();
     }

@@ -1,3 +1,4 @@
+import { BackJobContext } from '../backjob.context.js';
 import { CallDeadline } from './call-deadline.js';
 
 /** A call that ends only when the test says so. */
@@ -46,6 +47,23 @@ describe('CallDeadline', () => {
     expect(await secondOutcome).toBe('resolved in time');
     const third = heldCall<string>();
     expect(await outcome(deadline.bound(third.call))).toBe('rejected too slow');
+  });
+
+  it('times out outside the request of the call that armed it, which it would keep alive', async () => {
+    const deadline = new CallDeadline(5, () => new Error('too slow'));
+    const state = { headers: { cookie: 'session=someone' } };
+    const firstExpiry = new Promise<unknown>((resolve) =>
+      BackJobContext.instance.run(state, () =>
+        deadline.watch(() => resolve(BackJobContext.instance.state)),
+      ),
+    );
+    // Under way when the first expires: the timer arms again for it.
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    const secondExpiry = new Promise<unknown>((resolve) =>
+      deadline.watch(() => resolve(BackJobContext.instance.state)),
+    );
+    expect(await firstExpiry).toBeUndefined();
+    expect(await secondExpiry).toBeUndefined();
   });
 
   it('rejects a call made while another waited at its own deadline, not the first one', async () => {

@@ -1,3 +1,5 @@
+import { outsideRequests } from '../backjob.context.js';
+
 /**
  * Bounds how long callers wait for calls to the store: past `ms`, a caller's
  * promise rejects with `error()`, while the call itself goes on (a driver
@@ -42,7 +44,9 @@ export class CallDeadline {
   }
 
   private arm(inMs: number): NodeJS.Timeout {
-    const timer = setTimeout(this.expire, inMs);
+    // Armed by whichever call comes first, often inside a request, and
+    // armed again by itself while calls go on.
+    const timer = outsideRequests(() => setTimeout(this.expire, inMs));
     // A caller still waiting keeps the process alive by itself.
     timer.unref();
     return timer;
