@@ -68,13 +68,16 @@ const aborted = new Set<string>();
 const RETRYING =
   /could not store the final status of job .* yet: .*keeps trying every 2 s for up to errorTimeout \(30 s\)/;
 const store = currentTestStore();
+// The stores whose database is a server of its own, which a test can stop,
+// pause or lock: SQLite runs in the process.
+const withDatabaseServer = describe.runIf(
+  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
+);
 
 // The databases that run as servers, which a TCP relay can take away;
 // SQLite is a file of the process, and Redis alone has tests of its own
 // outages (cache-only-outage).
-describe.runIf(
-  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
-)(`a database outage while a job ends (${store})`, () => {
+withDatabaseServer(`a database outage while a job ends (${store})`, () => {
   it('longer than the quick retries still stores what the job did once the database is back, within errorTimeout', async () => {
     await withRelayedDatabase(
       { errorTimeout: 30 },
@@ -201,117 +204,121 @@ describe.runIf(store === 'postgres' || store === 'mariadb')(
   },
 );
 
-describe.runIf(
-  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
-)(`a database that hangs while a job starts (${store})`, () => {
-  it('makes start() reject within requestTimeout with JobStoreUnavailableError, and the record that lands later is ended, never run', async () => {
-    await withRelayedDatabase(
-      { requestTimeout: 1 },
-      async ({ t, fault, gate }) => {
-        fault.hang();
-        const began = Date.now();
-        const failure = await t.backjob.start(`outage/${gate}`).then(
-          (id) => new Error(`start() recorded job ${id}`),
-          (error: unknown) => error,
-        );
-        expect(failure).toBeInstanceOf(JobStoreUnavailableError);
-        expect((failure as Error).message).toMatch(
-          /did not record the job within 1 s \(requestTimeout\)/,
-        );
-        // Within requestTimeout, with room for a loaded machine; without the
-        // bound, start() waits as long as the database hangs.
-        expect(Date.now() - began).toBeLessThan(5_000);
-        // What the connection held arrives now: the record, then its ending.
-        fault.restore();
-        let jobs: JobStatusSnapshot[] = [];
-        await expect
-          .poll(
-            async () => {
-              jobs = (await t.backjob.list()).jobs;
-              return jobs.map((job) => job.status);
-            },
-            { timeout: 15_000 },
-          )
-          .toEqual([JobStatus.Failed]);
-        expect(jobs[0].statusText).toContain('after start() had given up');
-        expect(gates.reached.has(gate)).toBe(false);
-      },
-    );
-  }, 60_000);
-});
-
-describe.runIf(
-  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
-)(`a database that hangs during a graceful shutdown (${store})`, () => {
-  it("ends BackJob's part within the grace period and requestTimeout, stops the handler, says what it could not record, and the ending lands once the database answers", async () => {
-    const graceSeconds = 0.3;
-    await withRelayedDatabase(
-      { shutdownGracePeriod: graceSeconds, requestTimeout: 1 },
-      async ({ t, fault, logger, gate }) => {
-        const id = await t.backjob.start(`outage/signalled/${gate}`);
-        await waitForJob(t.backjob, id, (s) => s.progress === 10);
-        fault.hang();
-        const began = Date.now();
-        // BackJob's shutdown hook alone: the data source's own close (TypeORM's
-        // pool) waits for a database that hangs, whatever BackJob does.
-        const drained = t.app.get(JobDrain).beforeApplicationShutdown();
-        const outcome = await Promise.race([
-          drained.then(() => 'drained'),
-          new Promise((resolve) => setTimeout(resolve, 10_000, 'hung')),
-        ]);
-        expect(outcome).toBe('drained');
-        // The grace period plus requestTimeout, with room for a loaded
-        // machine; without the bound, the drain waits as long as the
-        // database hangs.
-        expect(Date.now() - began).toBeLessThan(
-          graceSeconds * 1000 + 1000 + 3000,
-        );
-        expect(aborted.has(gate)).toBe(true);
-        expect(logger.errors.join('\n')).toMatch(
-          /shutdown could not record what became of 1 job\(s\): the store did not take the write within 1 s \(requestTimeout\)/,
-        );
-        // The write it gave up on was sent: it lands once the database answers.
-        fault.restore();
-        expect(await waitForJob(t.backjob, id, FINAL, 15_000)).toMatchObject({
-          status: JobStatus.Failed,
-          statusText: `holding\n${ENDING_TEXTS.interrupted}`,
-        });
-      },
-    );
-  }, 60_000);
-});
-
-describe.runIf(
-  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
-)(`a database that hangs while jobs are read (${store})`, () => {
-  it('makes getStatus() and list() reject within requestTimeout with JobStoreUnavailableError, and reads work again once it answers', async () => {
-    await withRelayedDatabase({ requestTimeout: 1 }, async ({ t, fault }) => {
-      const unknownId = randomUUID();
-      fault.hang();
-      const began = Date.now();
-      const failures = await Promise.all(
-        [t.backjob.getStatus(unknownId), t.backjob.list()].map((read) =>
-          read.then(
-            (value) => new Error(`the read answered ${JSON.stringify(value)}`),
+withDatabaseServer(
+  `a database that hangs while a job starts (${store})`,
+  () => {
+    it('makes start() reject within requestTimeout with JobStoreUnavailableError, and the record that lands later is ended, never run', async () => {
+      await withRelayedDatabase(
+        { requestTimeout: 1 },
+        async ({ t, fault, gate }) => {
+          fault.hang();
+          const began = Date.now();
+          const failure = await t.backjob.start(`outage/${gate}`).then(
+            (id) => new Error(`start() recorded job ${id}`),
             (error: unknown) => error,
-          ),
-        ),
+          );
+          expect(failure).toBeInstanceOf(JobStoreUnavailableError);
+          expect((failure as Error).message).toMatch(
+            /did not record the job within 1 s \(requestTimeout\)/,
+          );
+          // Within requestTimeout, with room for a loaded machine; without the
+          // bound, start() waits as long as the database hangs.
+          expect(Date.now() - began).toBeLessThan(5_000);
+          // What the connection held arrives now: the record, then its ending.
+          fault.restore();
+          let jobs: JobStatusSnapshot[] = [];
+          await expect
+            .poll(
+              async () => {
+                jobs = (await t.backjob.list()).jobs;
+                return jobs.map((job) => job.status);
+              },
+              { timeout: 15_000 },
+            )
+            .toEqual([JobStatus.Failed]);
+          expect(jobs[0].statusText).toContain('after start() had given up');
+          expect(gates.reached.has(gate)).toBe(false);
+        },
       );
-      for (const failure of failures) {
-        expect(failure).toBeInstanceOf(JobStoreUnavailableError);
-        expect((failure as Error).message).toMatch(
-          /did not answer a read of its jobs within 1 s \(requestTimeout\)/,
+    }, 60_000);
+  },
+);
+
+withDatabaseServer(
+  `a database that hangs during a graceful shutdown (${store})`,
+  () => {
+    it("ends BackJob's part within the grace period and requestTimeout, stops the handler, says what it could not record, and the ending lands once the database answers", async () => {
+      const graceSeconds = 0.3;
+      await withRelayedDatabase(
+        { shutdownGracePeriod: graceSeconds, requestTimeout: 1 },
+        async ({ t, fault, logger, gate }) => {
+          const id = await t.backjob.start(`outage/signalled/${gate}`);
+          await waitForJob(t.backjob, id, (s) => s.progress === 10);
+          fault.hang();
+          const began = Date.now();
+          // BackJob's shutdown hook alone: the data source's own close (TypeORM's
+          // pool) waits for a database that hangs, whatever BackJob does.
+          const drained = t.app.get(JobDrain).beforeApplicationShutdown();
+          const outcome = await Promise.race([
+            drained.then(() => 'drained'),
+            new Promise((resolve) => setTimeout(resolve, 10_000, 'hung')),
+          ]);
+          expect(outcome).toBe('drained');
+          // The grace period plus requestTimeout, with room for a loaded
+          // machine; without the bound, the drain waits as long as the
+          // database hangs.
+          expect(Date.now() - began).toBeLessThan(
+            graceSeconds * 1000 + 1000 + 3000,
+          );
+          expect(aborted.has(gate)).toBe(true);
+          expect(logger.errors.join('\n')).toMatch(
+            /shutdown could not record what became of 1 job\(s\): the store did not take the write within 1 s \(requestTimeout\)/,
+          );
+          // The write it gave up on was sent: it lands once the database answers.
+          fault.restore();
+          expect(await waitForJob(t.backjob, id, FINAL, 15_000)).toMatchObject({
+            status: JobStatus.Failed,
+            statusText: `holding\n${ENDING_TEXTS.interrupted}`,
+          });
+        },
+      );
+    }, 60_000);
+  },
+);
+
+withDatabaseServer(
+  `a database that hangs while jobs are read (${store})`,
+  () => {
+    it('makes getStatus() and list() reject within requestTimeout with JobStoreUnavailableError, and reads work again once it answers', async () => {
+      await withRelayedDatabase({ requestTimeout: 1 }, async ({ t, fault }) => {
+        const unknownId = randomUUID();
+        fault.hang();
+        const began = Date.now();
+        const failures = await Promise.all(
+          [t.backjob.getStatus(unknownId), t.backjob.list()].map((read) =>
+            read.then(
+              (value) =>
+                new Error(`the read answered ${JSON.stringify(value)}`),
+              (error: unknown) => error,
+            ),
+          ),
         );
-      }
-      // Within requestTimeout, with room for a loaded machine; without the
-      // bound, both wait as long as the database hangs.
-      expect(Date.now() - began).toBeLessThan(5_000);
-      fault.restore();
-      expect(await t.backjob.getStatus(unknownId)).toBeNull();
-      expect((await t.backjob.list()).jobs).toEqual([]);
-    });
-  }, 60_000);
-});
+        for (const failure of failures) {
+          expect(failure).toBeInstanceOf(JobStoreUnavailableError);
+          expect((failure as Error).message).toMatch(
+            /did not answer a read of its jobs within 1 s \(requestTimeout\)/,
+          );
+        }
+        // Within requestTimeout, with room for a loaded machine; without the
+        // bound, both wait as long as the database hangs.
+        expect(Date.now() - began).toBeLessThan(5_000);
+        fault.restore();
+        expect(await t.backjob.getStatus(unknownId)).toBeNull();
+        expect((await t.backjob.list()).jobs).toEqual([]);
+      });
+    }, 60_000);
+  },
+);
 
 // With the cache, cancel() reads the job from Redis and only its write
 // reaches the database: the one place where a hang meets the write alone.
@@ -349,9 +356,7 @@ describe.runIf(store === 'postgres+redis')(
 
 // A database can answer reads while a write waits: here another
 // transaction holds the job's row lock, as a long one of the app's might.
-describe.runIf(
-  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
-)(`a job row locked while it is read (${store})`, () => {
+withDatabaseServer(`a job row locked while it is read (${store})`, () => {
   it('makes getStatus() of a stale job reject within requestTimeout with JobStoreUnavailableError, and the job ends as timed out once the lock goes', async () => {
     const errorTimeoutMs = 2_000;
     const t = await createTestApp({
@@ -399,66 +404,70 @@ describe.runIf(
   }, 60_000);
 });
 
-describe.runIf(
-  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
-)(`a database that is down while a job starts (${store})`, () => {
-  it("makes start() reject with JobStoreUnavailableError, the driver's error as its cause, and nothing runs", async () => {
-    await withRelayedDatabase({}, async ({ t, fault, gate }) => {
-      fault.cut();
-      const failure = await t.backjob.start(`outage/${gate}`).then(
-        (id) => new Error(`start() recorded job ${id}`),
-        (error: unknown) => error,
-      );
-      expect(failure).toBeInstanceOf(JobStoreUnavailableError);
-      expect((failure as Error).message).toMatch(
-        /^BackJob's database could not record the job: .+\. The job will not run: check that the database is running/,
-      );
-      expect((failure as Error).cause).toBeInstanceOf(Error);
-      fault.restore();
-      expect((await t.backjob.list()).jobs).toEqual([]);
-      expect(gates.reached.has(gate)).toBe(false);
-    });
-  }, 60_000);
+withDatabaseServer(
+  `a database that is down while a job starts (${store})`,
+  () => {
+    it("makes start() reject with JobStoreUnavailableError, the driver's error as its cause, and nothing runs", async () => {
+      await withRelayedDatabase({}, async ({ t, fault, gate }) => {
+        fault.cut();
+        const failure = await t.backjob.start(`outage/${gate}`).then(
+          (id) => new Error(`start() recorded job ${id}`),
+          (error: unknown) => error,
+        );
+        expect(failure).toBeInstanceOf(JobStoreUnavailableError);
+        expect((failure as Error).message).toMatch(
+          /^BackJob's database could not record the job: .+\. The job will not run: check that the database is running/,
+        );
+        expect((failure as Error).cause).toBeInstanceOf(Error);
+        fault.restore();
+        expect((await t.backjob.list()).jobs).toEqual([]);
+        expect(gates.reached.has(gate)).toBe(false);
+      });
+    }, 60_000);
 
-  it("answers a route that starts a job 503 through BackJobExceptionFilter, without the driver's words, and logs them", async () => {
-    await withRelayedDatabase({}, async ({ t, fault, logger, gate }) => {
-      fault.cut();
-      const answer = await fetch(`${t.url}/outage/${gate}`, { method: 'POST' });
-      expect(answer.status).toBe(503);
-      const body = (await answer.json()) as { message: string };
-      expect(body.message).toBe(
-        'Jobs cannot be started or read right now: their store is not answering. Try again in a little while.',
-      );
-      expect(logger.errors.join('\n')).toMatch(
-        /BackJob's database could not record the job: .+\. The job will not run/,
-      );
-      fault.restore();
-      expect(gates.reached.has(gate)).toBe(false);
-    });
-  }, 60_000);
-});
+    it("answers a route that starts a job 503 through BackJobExceptionFilter, without the driver's words, and logs them", async () => {
+      await withRelayedDatabase({}, async ({ t, fault, logger, gate }) => {
+        fault.cut();
+        const answer = await fetch(`${t.url}/outage/${gate}`, {
+          method: 'POST',
+        });
+        expect(answer.status).toBe(503);
+        const body = (await answer.json()) as { message: string };
+        expect(body.message).toBe(
+          'Jobs cannot be started or read right now: their store is not answering. Try again in a little while.',
+        );
+        expect(logger.errors.join('\n')).toMatch(
+          /BackJob's database could not record the job: .+\. The job will not run/,
+        );
+        fault.restore();
+        expect(gates.reached.has(gate)).toBe(false);
+      });
+    }, 60_000);
+  },
+);
 
-describe.runIf(
-  store === 'postgres' || store === 'mariadb' || store === 'postgres+redis',
-)(`a database that is down while jobs are read (${store})`, () => {
-  it("makes list() reject with JobStoreUnavailableError, the driver's error as its cause, and a route answers 503 through BackJobExceptionFilter", async () => {
-    await withRelayedDatabase({}, async ({ t, fault }) => {
-      fault.cut();
-      const failure = await t.backjob.list().then(
-        () => new Error('list() answered'),
-        (error: unknown) => error,
-      );
-      expect(failure).toBeInstanceOf(JobStoreUnavailableError);
-      expect((failure as Error).message).toMatch(
-        /^BackJob's database could not read its jobs: .+\. Check that the database is running/,
-      );
-      expect((failure as Error).cause).toBeInstanceOf(Error);
-      expect((await fetch(`${t.url}/outage/jobs/all`)).status).toBe(503);
-      fault.restore();
-      expect((await t.backjob.list()).jobs).toEqual([]);
-    });
-  }, 60_000);
-});
+withDatabaseServer(
+  `a database that is down while jobs are read (${store})`,
+  () => {
+    it("makes list() reject with JobStoreUnavailableError, the driver's error as its cause, and a route answers 503 through BackJobExceptionFilter", async () => {
+      await withRelayedDatabase({}, async ({ t, fault }) => {
+        fault.cut();
+        const failure = await t.backjob.list().then(
+          () => new Error('list() answered'),
+          (error: unknown) => error,
+        );
+        expect(failure).toBeInstanceOf(JobStoreUnavailableError);
+        expect((failure as Error).message).toMatch(
+          /^BackJob's database could not read its jobs: .+\. Check that the database is running/,
+        );
+        expect((failure as Error).cause).toBeInstanceOf(Error);
+        expect((await fetch(`${t.url}/outage/jobs/all`)).status).toBe(503);
+        fault.restore();
+        expect((await t.backjob.list()).jobs).toEqual([]);
+      });
+    }, 60_000);
+  },
+);
 
 interface RelayedDatabase {
   t: TestApp;
