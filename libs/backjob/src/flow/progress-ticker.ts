@@ -3,6 +3,12 @@ import { outsideRequests } from '../backjob.context.js';
 /** How often the ticker looks for progress due to be written. */
 export const PROGRESS_TICK_MS = 20;
 
+// Ticks with nothing to write before the timer stops: about one write
+// interval. A run that keeps calling update() joins again within it, so the
+// timer goes on instead of being armed again inside update() after every
+// write (ten times a second: a tenth of the calls' p99 at 1,000 a second).
+const QUIET_TICKS_BEFORE_PAUSE = 5;
+
 /** What the ticker asks of a run with progress to write. */
 export interface TickedRun {
   /**
@@ -19,11 +25,13 @@ export interface TickedRun {
  * the value: it arms no timer, and it never writes to the store itself (a
  * call made after a quiet interval used to run SQLite's UPDATE before it
  * returned). A write is at most one tick late. Runs leave once written or
- * ended, so the timer stops by itself, in a shutdown too.
+ * ended, so the timer stops by itself a few quiet ticks later, in a
+ * shutdown too.
  */
 export class ProgressTicker {
   private readonly waiting = new Set<TickedRun>();
   private timer: NodeJS.Timeout | undefined;
+  private quietTicks = 0;
 
   /** `run` has progress to write. */
   add(run: TickedRun): void {
@@ -44,12 +52,14 @@ export class ProgressTicker {
   private pause(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.quietTicks = 0;
   }
 
   private readonly tick = (): void => {
     const now = Date.now();
     for (const run of this.waiting)
       if (!run.writeIfDue(now)) this.waiting.delete(run);
-    if (this.waiting.size === 0) this.pause();
+    if (this.waiting.size > 0) this.quietTicks = 0;
+    else if (++this.quietTicks >= QUIET_TICKS_BEFORE_PAUSE) this.pause();
   };
 }
