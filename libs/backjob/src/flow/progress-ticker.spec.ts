@@ -1,5 +1,9 @@
 import { BackJobContext } from '../backjob.context.js';
-import { ProgressTicker, type TickedRun } from './progress-ticker.js';
+import {
+  PROGRESS_TICK_MS,
+  ProgressTicker,
+  type TickedRun,
+} from './progress-ticker.js';
 
 /** A run whose progress waits for `ticks` ticks; records the request state each tick runs in. */
 function waitingRun(ticks: number) {
@@ -18,43 +22,65 @@ function waitingRun(ticks: number) {
   return { run, seen, written };
 }
 
+/** The ticker's own timers among every setInterval()/clearInterval() of the test. */
+function watchTickerTimers() {
+  const arming = vi.spyOn(globalThis, 'setInterval');
+  const stopping = vi.spyOn(globalThis, 'clearInterval');
+  const armed = () =>
+    arming.mock.calls.flatMap((call, i) =>
+      call[1] === PROGRESS_TICK_MS ? [arming.mock.results[i].value] : [],
+    );
+  return {
+    armedCount: () => armed().length,
+    stoppedCount: () =>
+      stopping.mock.calls.filter(([timer]) => armed().includes(timer)).length,
+    restore: () => {
+      arming.mockRestore();
+      stopping.mockRestore();
+    },
+  };
+}
+
 describe('ProgressTicker', () => {
   it('ticks until the run has no progress left to write, and stops a few quiet ticks later', async () => {
-    const arming = vi.spyOn(globalThis, 'setInterval');
-    const stopping = vi.spyOn(globalThis, 'clearInterval');
+    const timers = watchTickerTimers();
     try {
       const ticker = new ProgressTicker();
       const { run, seen, written } = waitingRun(3);
       ticker.add(run);
       await written;
       expect(seen).toHaveLength(3);
-      expect(arming).toHaveBeenCalledTimes(1);
-      await vi.waitFor(() => expect(stopping).toHaveBeenCalledTimes(1));
+      expect(timers.armedCount()).toBe(1);
+      await vi.waitFor(() => expect(timers.stoppedCount()).toBe(1), {
+        timeout: 5000,
+      });
 
       // Stopped: a later run arms it again.
       const again = waitingRun(1);
       ticker.add(again.run);
       await again.written;
       expect(again.seen).toHaveLength(1);
-      expect(arming).toHaveBeenCalledTimes(2);
+      expect(timers.armedCount()).toBe(2);
     } finally {
-      arming.mockRestore();
-      stopping.mockRestore();
+      timers.restore();
     }
   });
 
   it('keeps its timer for a run that joins again right after its write, instead of arming one inside every update()', async () => {
-    const arming = vi.spyOn(globalThis, 'setInterval');
+    const timers = watchTickerTimers();
     try {
       const ticker = new ProgressTicker();
+      // Each run joins in the turn its predecessor was written in, well
+      // before the quiet ticks run out.
       for (let write = 0; write < 5; write++) {
         const { run, written } = waitingRun(1);
         ticker.add(run);
         await written;
       }
-      expect(arming).toHaveBeenCalledTimes(1);
+      expect(timers.armedCount()).toBe(1);
+      expect(timers.stoppedCount()).toBe(0);
     } finally {
-      arming.mockRestore();
+      timers.restore();
     }
   });
 

@@ -3,7 +3,7 @@ import { outsideRequests } from '../backjob.context.js';
 /** How often the ticker looks for progress due to be written. */
 export const PROGRESS_TICK_MS = 20;
 
-// Ticks with nothing to write before the timer stops: about one write
+// Ticks in a row that find no run before the timer stops: about one write
 // interval. A run that keeps calling update() joins again within it, so the
 // timer goes on instead of being armed again inside update() after every
 // write: ten calls a second, at 1,000 calls a second the 1 % that made the
@@ -58,10 +58,13 @@ export class ProgressTicker {
   }
 
   private readonly tick = (): void => {
+    if (this.waiting.size === 0) {
+      if (++this.quietTicks >= QUIET_TICKS_BEFORE_PAUSE) this.pause();
+      return;
+    }
+    this.quietTicks = 0;
     const now = Date.now();
     for (const run of this.waiting)
       if (!run.writeIfDue(now)) this.waiting.delete(run);
-    if (this.waiting.size > 0) this.quietTicks = 0;
-    else if (++this.quietTicks >= QUIET_TICKS_BEFORE_PAUSE) this.pause();
   };
 }
