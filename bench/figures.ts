@@ -24,6 +24,12 @@ export const FIGURES = {
     unit: '×',
     digits: 2,
   },
+  routeControlRatio: {
+    label:
+      'plain GET route: control, a second app without BackJob vs the first',
+    unit: '×',
+    digits: 2,
+  },
   updateCallP99: { label: 'update() call p99', unit: 'µs', digits: 1 },
   clockReadP99: {
     label: 'the same calls, Date.now() alone (the floor), p99',

@@ -57,9 +57,12 @@ export async function startRouteServers(
       params.scenario === 'route' ? params.pairs : [],
     ),
   );
+  // Per pair: the app with BackJob, without it, and a second process
+  // without it (the control).
   const results = await Promise.allSettled(
     pairs.flatMap((pair) => [
       startRouteServer(pair.platform, true, env),
+      startRouteServer(pair.platform, false, env),
       startRouteServer(pair.platform, false, env),
     ]),
   );
@@ -67,12 +70,13 @@ export async function startRouteServers(
     if (result.status === 'fulfilled') started.push(result.value);
   for (const result of results)
     if (result.status === 'rejected') throw result.reason;
+  const loaded = ({ url, cpuUrl }: RouteServer): LoadedServer => ({
+    url,
+    cpuUrl,
+  });
   pairs.forEach((pair, i) => {
-    const [withServer, withoutServer] = [started[2 * i], started[2 * i + 1]];
-    pair.withServer = { url: withServer.url, cpuUrl: withServer.cpuUrl };
-    pair.withoutServer = {
-      url: withoutServer.url,
-      cpuUrl: withoutServer.cpuUrl,
-    };
+    pair.withServer = loaded(started[3 * i]);
+    pair.withoutServer = loaded(started[3 * i + 1]);
+    pair.controlServer = loaded(started[3 * i + 2]);
   });
 }

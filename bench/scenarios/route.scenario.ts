@@ -14,6 +14,8 @@ export interface RouteRun {
     withoutSystem: string;
     withServer?: LoadedServer;
     withoutServer?: LoadedServer;
+    /** A second process of the app without BackJob: the control. */
+    controlServer?: LoadedServer;
   }[];
   warmupMs: number;
   windowMs: number;
@@ -26,12 +28,16 @@ export interface RouteRun {
  * on each platform, each a server process of its own, loaded in
  * alternating turns (see measureAlternating). Each ratio is taken on the
  * same turns: of the answers per second, and (meant to be less swayed by
- * what else the machine runs) of the servers' CPU time per answer.
+ * what else the machine runs) of the servers' CPU time per answer. The
+ * control, a second process of the app without BackJob measured the same
+ * way, shows how far two processes of one app differ: a ratio within its
+ * distance from 1 is no cost that this run can tell.
  */
 export async function routeScenario(run: RouteRun): Promise<Sample[]> {
   const servers = run.pairs.flatMap((pair) => [
     pair.withServer,
     pair.withoutServer,
+    pair.controlServer,
   ]);
   if (servers.some((server) => server === undefined))
     throw new Error('The route servers were not started: run `npm run bench`.');
@@ -43,7 +49,7 @@ export async function routeScenario(run: RouteRun): Promise<Sample[]> {
     windows: run.windows,
   });
   return run.pairs.flatMap((pair, i) => {
-    const [withBackJob, without] = [results[2 * i], results[2 * i + 1]];
+    const [withBackJob, without, control] = results.slice(3 * i, 3 * i + 3);
     return [
       { system: pair.withSystem, figure: 'routeRate', value: withBackJob.rate },
       { system: pair.withoutSystem, figure: 'routeRate', value: without.rate },
@@ -66,6 +72,11 @@ export async function routeScenario(run: RouteRun): Promise<Sample[]> {
         system: pair.withSystem,
         figure: 'routeCpuRatio',
         value: without.cpuPerRequest / withBackJob.cpuPerRequest,
+      },
+      {
+        system: pair.withoutSystem,
+        figure: 'routeControlRatio',
+        value: control.rate / without.rate,
       },
     ] satisfies Sample[];
   });
