@@ -105,6 +105,9 @@ export class JobStatements {
   private readonly insertStatements = new Map<number, string>();
   private readonly table: string;
   private readonly escape: (name: string) => string;
+  /** A column's name in the table, escaped for the driver. */
+  private readonly column = (property: keyof JobRecord): string =>
+    this.escape(jobColumn(property).name);
   private readonly placeholder: (index: number) => string;
   /** `start_time < ? AND updated_time < ?`: no sign of life since the cutoff. */
   private readonly silentSince: (first: number) => string;
@@ -116,24 +119,22 @@ export class JobStatements {
     this.placeholder =
       dataSource.options.type === 'postgres' ? (i) => `$${i}` : () => '?';
     const p = this.placeholder;
-    const column = (property: keyof JobRecord) =>
-      escape(jobColumn(property).name);
     this.silentSince = (first) =>
       SIGN_OF_LIFE_FIELDS.map(
-        (field, i) => `${column(field)} < ${p(first + i)}`,
+        (field, i) => `${this.column(field)} < ${p(first + i)}`,
       ).join(' AND ');
     const columns = JOB_COLUMNS.map(({ name }) => escape(name));
     this.columns = columns.join(', ');
     const [id, status, updated] = [
-      column('id'),
-      column('status'),
-      column('updatedTime'),
+      this.column('id'),
+      this.column('status'),
+      this.column('updatedTime'),
     ];
     this.insert = `INSERT INTO ${this.table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => p(i + 1)).join(', ')})`;
     this.find = `SELECT ${columns.join(', ')} FROM ${this.table} WHERE ${id} = ${p(1)}`;
-    this.findByMergeKey = `SELECT ${id} FROM ${this.table} WHERE ${column('mergeKey')} = ${p(1)}`;
+    this.findByMergeKey = `SELECT ${id} FROM ${this.table} WHERE ${this.column('mergeKey')} = ${p(1)}`;
     this.claim = `UPDATE ${this.table} SET ${status} = ${JobStatus.InProgress}, ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${CLAIMABLE_STATUSES})`;
-    this.end = `UPDATE ${this.table} SET ${this.endingSet((_, i) => p(i + 1), column)} WHERE ${id} = ${p(ENDING_SET.length + 1)} AND ${status} IN (${ENDABLE_STATUSES})`;
+    this.end = `UPDATE ${this.table} SET ${this.endingSet((_, i) => p(i + 1), this.column)} WHERE ${id} = ${p(ENDING_SET.length + 1)} AND ${status} IN (${ENDABLE_STATUSES})`;
     this.groupDialect = groupDialectOf(dataSource.options.type);
     this.deleteTakesLimit = ['mysql', 'mariadb'].includes(
       dataSource.options.type,
@@ -147,7 +148,7 @@ export class JobStatements {
         ? undefined
         : { gatherTurn: this.runInProcess };
     this.countsAll = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} GROUP BY ${status}`;
-    this.countsInScope = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} WHERE ${column('scope')} = ${p(1)} GROUP BY ${status}`;
+    this.countsInScope = `SELECT ${status} AS status, COUNT(*) AS total FROM ${this.table} WHERE ${this.column('scope')} = ${p(1)} GROUP BY ${status}`;
     this.takeOver = `UPDATE ${this.table} SET ${updated} = ${p(1)} WHERE ${id} = ${p(2)} AND ${status} IN (${WAITING_STATUSES}) AND ${this.silentSince(3)}`;
     this.findStale = `SELECT ${id} FROM ${this.table} WHERE ${status} IN (${PENDING_STATUSES}) AND ${this.silentSince(1)} LIMIT ${p(SIGN_OF_LIFE_FIELDS.length + 1)}`;
   }
@@ -182,8 +183,8 @@ export class JobStatements {
    * it returns the ids of the jobs it claimed.
    */
   claimMany(claims: readonly JobClaimWrite[]): [string, unknown[]] {
-    const status = this.escape(jobColumn('status').name);
-    const updated = this.escape(jobColumn('updatedTime').name);
+    const status = this.column('status');
+    const updated = this.column('updatedTime');
     return this.groupUpdate(
       'claim',
       ['id', 'updatedTime'],
@@ -205,8 +206,7 @@ export class JobStatements {
       (v) =>
         this.endingSet(
           (entry) => v(entry.column),
-          (property) =>
-            `${this.table}.${this.escape(jobColumn(property).name)}`,
+          (property) => `${this.table}.${this.column(property)}`,
         ),
       ENDABLE_STATUSES,
       ends.map((end) => [
@@ -227,9 +227,9 @@ export class JobStatements {
   ): string {
     const assignments = ENDING_SET.map((entry, i) => {
       const taken = value(entry, i);
-      return `${this.escape(jobColumn(entry.column).name)} = ${entry.keepsOwn ? `COALESCE(${taken}, ${own(entry.column)})` : taken}`;
+      return `${this.column(entry.column)} = ${entry.keepsOwn ? `COALESCE(${taken}, ${own(entry.column)})` : taken}`;
     });
-    assignments.push(`${this.escape(jobColumn('mergeKey').name)} = NULL`);
+    assignments.push(`${this.column('mergeKey')} = NULL`);
     return assignments.join(', ');
   }
 
@@ -252,9 +252,7 @@ export class JobStatements {
     let sql = this.groupStatements.get(key);
     if (!sql) {
       const p = this.placeholder;
-      const names = properties.map((property) =>
-        this.escape(jobColumn(property).name),
-      );
+      const names = properties.map(this.column);
       const v = (property: keyof JobRecord) => {
         const i = properties.indexOf(property);
         return unnest ? `v.${names[i]}` : `v.column${i + 1}`;
@@ -263,7 +261,7 @@ export class JobStatements {
         ? `unnest(${properties.map((property, i) => `${p(i + 1)}::${columnType(jobColumn(property), 'postgres')}[]`).join(', ')}) AS v(${names.join(', ')})`
         : `(VALUES ${rows.map((_, row) => `(${properties.map((_, i) => p(row * properties.length + i + 1)).join(', ')})`).join(', ')}) AS v`;
       const id = `${this.table}.${names[0]}`;
-      const status = `${this.table}.${this.escape(jobColumn('status').name)}`;
+      const status = `${this.table}.${this.column('status')}`;
       sql =
         `UPDATE ${this.table} SET ${set(v)} FROM ${source} ` +
         `WHERE ${id} = ${v('id')} AND ${status} IN (${statuses}) RETURNING ${id} AS id`;
@@ -279,7 +277,7 @@ export class JobStatements {
   list(query: JobListQuery): [string, unknown[]] {
     const p = this.placeholder;
     const [scope, start, id] = (['scope', 'startTime', 'id'] as const).map(
-      (property) => this.escape(jobColumn(property).name),
+      this.column,
     );
     const where: string[] = [];
     const values: unknown[] = [];
@@ -292,7 +290,7 @@ export class JobStatements {
     if (query.statuses !== undefined)
       // Typed statuses from the caller's validated query; Number() keeps anything else out.
       where.push(
-        `${this.escape('status')} IN (${query.statuses.map(Number).join(', ')})`,
+        `${this.column('status')} IN (${query.statuses.map(Number).join(', ')})`,
       );
     if (query.after !== undefined)
       where.push(
@@ -321,18 +319,16 @@ export class JobStatements {
   ): [string, unknown[]] {
     const set = (['progress', 'statusText'] as const)
       .filter((property) => change[property] !== undefined)
-      .map((property) => [jobColumn(property).name, change[property]] as const);
-    const key = set.map(([column]) => column).join(',');
+      .map((property) => [property, change[property]] as const);
+    const key = set.map(([property]) => property).join(',');
     let sql = this.progressStatements.get(key);
     if (!sql) {
       const p = this.placeholder;
       const assignments = set.map(
-        ([column], i) => `${this.escape(column)} = ${p(i + 1)}`,
+        ([property], i) => `${this.column(property)} = ${p(i + 1)}`,
       );
-      assignments.push(
-        `${this.escape(jobColumn('updatedTime').name)} = ${p(set.length + 1)}`,
-      );
-      sql = `UPDATE ${this.table} SET ${assignments.join(', ')} WHERE ${this.escape('id')} = ${p(set.length + 2)} AND ${this.escape('status')} IN (${PROGRESS_STATUSES})`;
+      assignments.push(`${this.column('updatedTime')} = ${p(set.length + 1)}`);
+      sql = `UPDATE ${this.table} SET ${assignments.join(', ')} WHERE ${this.column('id')} = ${p(set.length + 2)} AND ${this.column('status')} IN (${PROGRESS_STATUSES})`;
       this.progressStatements.set(key, sql);
     }
     return [sql, [...set.map(([, value]) => value), now, id]];
@@ -343,7 +339,7 @@ export class JobStatements {
     const p = this.placeholder;
     const list = ids.map((_, i) => p(i + 2)).join(', ');
     return [
-      `UPDATE ${this.table} SET ${this.escape(jobColumn('updatedTime').name)} = ${p(1)} WHERE ${this.escape('status')} IN (${WAITING_STATUSES}) AND ${this.escape('id')} IN (${list})`,
+      `UPDATE ${this.table} SET ${this.column('updatedTime')} = ${p(1)} WHERE ${this.column('status')} IN (${WAITING_STATUSES}) AND ${this.column('id')} IN (${list})`,
       [time, ...ids],
     ];
   }
@@ -356,10 +352,8 @@ export class JobStatements {
     // The statuses come typed from the lifecycle's FINAL_STATUSES; Number()
     // keeps anything else out of the text all the same.
     const statuses = rule.statuses.map(Number).join(', ');
-    const column = (property: keyof JobRecord) =>
-      this.escape(jobColumn(property).name);
-    const covered = `${column('status')} IN (${statuses}) AND ${column('endTime')} < ${this.placeholder(1)}`;
-    const id = column('id');
+    const covered = `${this.column('status')} IN (${statuses}) AND ${this.column('endTime')} < ${this.placeholder(1)}`;
+    const id = this.column('id');
     // MySQL and MariaDB take a LIMIT on DELETE, and refuse a subquery on the
     // table being deleted from; PostgreSQL and SQLite, the other way round.
     const sql = this.deleteTakesLimit
