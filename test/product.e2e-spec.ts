@@ -21,6 +21,8 @@ import {
   type JobStatusSnapshot,
 } from 'nestjs-backjob';
 import { firstValueFrom, filter, take, toArray } from 'rxjs';
+import { BackJobContext } from '../libs/backjob/src/backjob.context.js';
+import { JobMonitor } from '../libs/backjob/src/flow/job-monitor.js';
 import { RecordingLogger } from './fixtures/boot.js';
 import { gates } from './fixtures/gated-work.controller.js';
 import {
@@ -92,6 +94,13 @@ class ProductWorkController {
     return userOf(request);
   }
 
+  /** Who the job runs as; no guard, so an anonymous job runs too. */
+  @Get('who')
+  @BackgroundWorker()
+  who(@Req() request: { headers: Record<string, unknown> }) {
+    return userOf(request) ?? 'anonymous';
+  }
+
   @Get('hold/:name')
   @BackgroundWorker()
   async hold(@Param('name') name: string) {
@@ -123,6 +132,33 @@ class MyJobsController {
   @Post('retry/:id')
   async retry(@Param('id') id: string) {
     return { id: await this.backjob.retry(id) };
+  }
+
+  /** A job held at gate `name`, whose end a ChainListener follows up. */
+  @Post('chained/:name')
+  async chained(@Param('name') name: string) {
+    return {
+      id: await this.backjob.start(`product/hold/${name}`, {
+        scope: 'chained',
+      }),
+    };
+  }
+}
+
+/** Starts a follow-up job as each job of scope `chained` ends, as its users chain jobs. */
+@Injectable()
+class ChainListener {
+  /** The follow-up's id, by the id of the job that ended. */
+  readonly followUps = new Map<string, string>();
+
+  constructor(private readonly backjob: BackJobService) {}
+
+  @OnJobEnd({ scope: 'chained' })
+  async followUp(job: JobStatusSnapshot) {
+    this.followUps.set(
+      job.id,
+      await this.backjob.start('product/who', { scope: 'follow-up' }),
+    );
   }
 }
 
@@ -506,6 +542,70 @@ describe('the product around a job', () => {
         await app.close();
       }
     });
+  });
+});
+
+describe('jobs that an @OnJobEnd() listener starts', () => {
+  let t: TestApp;
+  // The worker of the refused job is answered 403 by the guard: provoked.
+  const logger = new RecordingLogger();
+  beforeAll(async () => {
+    t = await createTestApp({
+      controllers: [ProductWorkController, MyJobsController],
+      providers: [SignedInGuard, ChainListener],
+      // One at a time: the second job's monitor starts as the first ends.
+      backjob: { maxConcurrentJobs: 1 },
+      logger,
+    });
+  });
+  afterAll(() => t.close());
+
+  it('run anonymously, whichever request wrote the ending: not as the user whose job ran before', async () => {
+    const listener = t.app.get(ChainListener);
+    // The request state each job's monitor starts in: none, though each
+    // one here is set going from a request (Alice's start(), then the end
+    // of her job's monitor) and holds on to it for as long as it runs.
+    const monitor = t.app.get(JobMonitor);
+    const run = monitor.run;
+    const monitoredIn = new Map<string, unknown>();
+    monitor.run = function (this: JobMonitor, ...args) {
+      monitoredIn.set(args[0].id, BackJobContext.instance.state);
+      return run.apply(this, args);
+    };
+    const name = unique('alice');
+    // Alice's job ends in her worker request, which carries her cookie.
+    const { body } = await post(t, `/my/chained/${name}`, 'alice');
+    const alices = body.id!;
+    await waitUntil(() => gates.reached.has(name), "Alice's handler");
+    // Queued behind hers; its worker is refused (no one is signed in), so
+    // its monitor, set going by the end of Alice's job, ends it.
+    const refused = await t.backjob.start('product/whoami', {
+      scope: 'chained',
+    });
+    gates.open(name);
+    expect((await waitForJob(t.backjob, alices)).status).toBe(
+      JobStatus.Completed,
+    );
+    expect((await waitForJob(t.backjob, refused)).status).toBe(
+      JobStatus.Failed,
+    );
+    await waitUntil(
+      () => listener.followUps.has(alices) && listener.followUps.has(refused),
+      'the follow-ups',
+    );
+    monitor.run = run;
+    expect(monitoredIn.get(alices)).toBeUndefined();
+    expect(monitoredIn.get(refused)).toBeUndefined();
+    for (const ended of [alices, refused]) {
+      const followUp = await waitForJob(
+        t.backjob,
+        listener.followUps.get(ended)!,
+      );
+      expect(followUp).toMatchObject({
+        status: JobStatus.Completed,
+        result: 'anonymous',
+      });
+    }
   });
 });
 

@@ -17,12 +17,15 @@ const storage = new AsyncLocalStorage<BackJobRequestState | undefined>();
 
 /**
  * Runs `fn` outside any request's state. A timer made inside a request
- * keeps that request's state (a job's run, its output so far) for as long
- * as it lives, and one that arms the next passes it on: the instance's own
- * timers, shared by every request, are made here.
+ * keeps that request's state (a job's run, its output so far, the caller's
+ * credentials) for as long as it lives, and what it starts inherits it: the
+ * instance's own timers, its job monitors and its job events start here,
+ * so that none runs as whichever request happened to set it going.
  */
 export function outsideRequests<T>(fn: () => T): T {
-  return storage.run(undefined, fn);
+  // Outside already: run() would also turn the store's async hooks on in a
+  // process that never entered a state, and they cost every promise.
+  return storage.getStore() === undefined ? fn() : storage.run(undefined, fn);
 }
 
 /** The request context, provided to DI and reachable statically. */

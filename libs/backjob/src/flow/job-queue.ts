@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import type { IncomingHttpHeaders } from 'node:http';
+import { outsideRequests } from '../backjob.context.js';
 import {
   BACKJOB_LOGGER_CONTEXT,
   BACKJOB_RESOLVED_OPTIONS,
@@ -110,10 +111,12 @@ export class JobQueue implements OnApplicationBootstrap {
     }
     const wait = job.dueAt - Date.now();
     if (wait > 0) {
-      const timer = setTimeout(() => {
-        this.delayed.delete(job.id);
-        this.enqueue(job);
-      }, wait);
+      const timer = outsideRequests(() =>
+        setTimeout(() => {
+          this.delayed.delete(job.id);
+          this.enqueue(job);
+        }, wait),
+      );
       timer.unref();
       this.delayed.set(job.id, { job, timer });
       return;
@@ -194,9 +197,11 @@ export class JobQueue implements OnApplicationBootstrap {
     // Sent once the caller's promises have settled: a burst of start() calls
     // in one turn gets every id back before the first jobs' requests are made
     // (making them costs more than recording a row), and a lone job waits
-    // only for what its caller does in the same tick.
+    // only for what its caller does in the same tick. Outside the caller's
+    // request: the monitors this starts, and those that each one's end
+    // starts in turn, belong to no request.
     this.pumpDue = true;
-    process.nextTick(this.duePump);
+    outsideRequests(() => process.nextTick(this.duePump));
   }
 
   private readonly duePump = (): void => {

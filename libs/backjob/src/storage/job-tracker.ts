@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Subject } from 'rxjs';
+import { outsideRequests } from '../backjob.context.js';
 import {
   BACKJOB_JOB_STORE,
   BACKJOB_LOGGER_CONTEXT,
@@ -104,7 +105,7 @@ export class JobTracker {
   async insert(job: JobRecord): Promise<{ id: string; merged: boolean }> {
     const result = await this.store.insert(job);
     if (!result.merged) {
-      this.changes.next(job.id);
+      this.announce(job.id);
       return result;
     }
     const pending = await this.store.find(result.id);
@@ -168,8 +169,22 @@ export class JobTracker {
 
   async claim(id: string): Promise<boolean> {
     const claimed = await this.store.claim(id, Date.now());
-    if (claimed) this.changes.next(id);
+    if (claimed) this.announce(id);
     return claimed;
+  }
+
+  /**
+   * Tells the instance that a job changed (and how it ended), outside the
+   * request that wrote it: a job that an `@OnJobEnd()` listener or an
+   * `events()` subscriber starts runs anonymously, whichever request wrote
+   * the ending (the job's worker, with its user's credentials; the
+   * `cancel()` of someone else; none, for a sweep).
+   */
+  private announce(id: string, ending?: JobEnding): void {
+    outsideRequests(() => {
+      this.changes.next(id);
+      if (ending) this.endings.next({ id, ending });
+    });
   }
 
   /** The cap on every text written for a job (`maxOutputBytes`). */
@@ -183,7 +198,7 @@ export class JobTracker {
         ? change
         : { ...change, statusText: this.storable(change.statusText) };
     const saved = await this.store.saveProgress(id, capped, Date.now());
-    if (saved) this.changes.next(id);
+    if (saved) this.announce(id);
     return saved;
   }
 
@@ -254,8 +269,7 @@ export class JobTracker {
           traceJob(this.logger, () =>
             messages.jobEndedTrace(id, JobStatus[ending.status]),
           );
-          this.changes.next(id);
-          this.endings.next({ id, ending });
+          this.announce(id, ending);
         }
         return ended;
       } catch (error) {
