@@ -1,6 +1,6 @@
 import { createHook } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
-import { firstValueFrom, lastValueFrom, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, tap, toArray } from 'rxjs';
 import {
   JobNotFoundError,
   JobStatus,
@@ -104,6 +104,20 @@ describe('watch(): job snapshots as an rxjs stream (one instance)', () => {
       expect(s.rate).toBeGreaterThan(0);
       expect(s.eta).toBeGreaterThanOrEqual(0);
     }
+  });
+
+  it("calls its subscribers outside the job's request, though the handler's update() sets them going", async () => {
+    const name = `outside-${randomUUID()}`;
+    const id = await t.backjob.start([`live-work/stepped/${name}`, { n: 3 }]);
+    const seenIn: (string | undefined)[] = [];
+    const snapshots = t.backjob
+      .watch(id)
+      .pipe(tap(() => seenIn.push(t.backjob.currentJobId())));
+    const seen = await followSteps(snapshots, name, 3);
+    expect(progressSeen(seen)).toEqual(expect.arrayContaining([10, 20, 30]));
+    expect(seenIn).toHaveLength(seen.length);
+    // A job started there would otherwise run as the job's user.
+    expect(seenIn.filter((jobId) => jobId !== undefined)).toEqual([]);
   });
 
   it('gives the current status at once, and only that, for a job that ended', async () => {

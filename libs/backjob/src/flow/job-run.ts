@@ -125,7 +125,7 @@ export class JobRun implements TickedRun {
     this.reportedAt = Date.now();
     // Only while someone here watches: the call stays a few microseconds.
     if (this.tracker.liveProgress.observed)
-      this.tracker.liveProgress.next(this.reported());
+      this.tracker.reportLive(this.reported());
   }
 
   /**

@@ -176,15 +176,20 @@ export class JobTracker {
   /**
    * Tells the instance that a job changed (and how it ended), outside the
    * request that wrote it: a job that an `@OnJobEnd()` listener or an
-   * `events()` subscriber starts runs anonymously, whichever request wrote
-   * the ending (the job's worker, with its user's credentials; the
-   * `cancel()` of someone else; none, for a sweep).
+   * `events()` or `watch()` subscriber starts runs anonymously, whichever
+   * request wrote the change (the job's worker, with its user's
+   * credentials; the `cancel()` of someone else; none, for a sweep).
    */
   private announce(id: string, ending?: JobEnding): void {
     outsideRequests(() => {
       this.changes.next(id);
       if (ending) this.endings.next({ id, ending });
     });
+  }
+
+  /** Progress a handler here reported, to the watchers here, outside its request as `announce()`. */
+  reportLive(live: LiveProgress): void {
+    outsideRequests(() => this.liveProgress.next(live));
   }
 
   /** The cap on every text written for a job (`maxOutputBytes`). */
