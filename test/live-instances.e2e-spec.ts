@@ -2,6 +2,8 @@ import { CacheModule } from '@nestjs/cache-manager';
 import { createKeyv } from '@keyv/redis';
 import { connect } from 'node:net';
 import { JobStatus, type JobStatusSnapshot } from 'nestjs-backjob';
+import { tap } from 'rxjs';
+import { BackJobContext } from '../libs/backjob/src/backjob.context.js';
 import { JobChangeRelay } from '../libs/backjob/src/feed/job-change.relay.js';
 import { createTestApp, type TestApp } from './fixtures/test-app.js';
 import {
@@ -56,6 +58,37 @@ async function twoInstances(
 }
 
 describe('watch() across instances', () => {
+  it("gives a second watcher the other instance's changes outside the first watcher's request", async () => {
+    const { runner, watcher, close } = await twoInstances({
+      backjob: { watchPollInterval: 40 },
+    });
+    try {
+      const name = `two-watchers-${Date.now()}`;
+      const id = await runner.backjob.start([
+        `live-work/stepped/${name}`,
+        { n: 3 },
+      ]);
+      // The first watcher subscribes within a request of its caller's, and
+      // sets the job's feed going there.
+      const first = BackJobContext.instance.run(
+        { headers: { cookie: 'user=first' } },
+        () => watcher.backjob.watch(id).subscribe(),
+      );
+      const seenIn: unknown[] = [];
+      const second = watcher.backjob
+        .watch(id)
+        .pipe(tap(() => seenIn.push(BackJobContext.instance.state)));
+      const snapshots = await followSteps(second, name, 3);
+      first.unsubscribe();
+      expect(progressSeen(snapshots)).toEqual(
+        expect.arrayContaining([10, 20, 30]),
+      );
+      expect(seenIn.filter((state) => state !== undefined)).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
   it("sees the progress of a job that another instance runs, and its end, over the project's store", async () => {
     const { runner, watcher, close } = await twoInstances({
       backjob: { watchPollInterval: 40 },

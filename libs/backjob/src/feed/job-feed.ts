@@ -1,4 +1,5 @@
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
+import { outsideRequests } from '../backjob.context.js';
 import {
   isFinalStatus,
   isStalled,
@@ -82,7 +83,10 @@ export class JobFeed {
       // of now rather than as of the last change.
       if (this.latest)
         subscriber.next(this.snapshotOf(this.withLive(this.latest)));
-      if (!this.ticks) this.start();
+      // Its sources and timers serve every watcher of the job: made
+      // outside the first watcher's request, or the others' snapshots
+      // would come within it.
+      if (!this.ticks) outsideRequests(() => this.start());
       return () => this.leave(subscriber);
     });
   }
