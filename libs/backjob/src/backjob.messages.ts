@@ -50,7 +50,7 @@ export const invalidBodyTypeMessage = (value: unknown) =>
   `BackJob cannot encode a body as ${JSON.stringify(value)}. Use bodyType 'form' (the default) or 'json'.`;
 
 export const invalidDelayMessage = (delay: unknown) =>
-  `BackJob cannot delay a job by ${typeof delay === 'string' ? JSON.stringify(delay) : String(delay)}: the delay is a number of seconds, 0 or more. Pass a number, e.g. { delay: 5 }.`;
+  `BackJob cannot delay a job by ${typeof delay === 'string' ? JSON.stringify(delay) : String(delay)}: the delay is a number of seconds, from 0 to 100 years (3155760000). Pass a number, e.g. { delay: 5 }.`;
 
 export const unsendableValueMessage = (path: string, what: string) =>
   `BackJob cannot send the job request: ${path} is ${what}. Pass plain data (strings, numbers, booleans, null, arrays and objects without cycles), e.g. convert it with String() or pick the fields the route needs.`;

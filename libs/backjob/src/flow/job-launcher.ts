@@ -51,6 +51,9 @@ interface Forwarded {
 // loopback or load balancer, and a replay later than this is refused.
 const MONITOR_TOKEN_SECONDS = 60;
 
+// A hundred years: the due time stays a date every store and `Date` can hold.
+const MAX_DELAY_SECONDS = 100 * 365.25 * 24 * 3600;
+
 /**
  * Step 1 of a job: `start()` records it and hands it over at once. Without
  * `monitorRequest`, to this instance's `JobQueue` (no HTTP round trip);
@@ -242,7 +245,12 @@ export class JobLauncher {
 /** The delay in seconds; a delay that is not a number is refused, not ignored. */
 function checkDelay(delay: unknown): number {
   if (delay === undefined) return 0;
-  if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0)
+  if (
+    typeof delay !== 'number' ||
+    !Number.isFinite(delay) ||
+    delay < 0 ||
+    delay > MAX_DELAY_SECONDS
+  )
     throw new InvalidJobRequestError(messages.invalidDelayMessage(delay));
   return delay;
 }

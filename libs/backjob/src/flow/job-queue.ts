@@ -47,6 +47,9 @@ export type ShutdownWriteBound = <T>(write: Promise<T>) => Promise<T>;
 
 const UNBOUNDED: ShutdownWriteBound = (write) => write;
 
+/** The longest delay a Node timer takes (about 24.8 days). */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Step 2 of a job: the jobs of this instance, from `start()` (or a monitor
  * request, or a sweep that took an abandoned job over) to their monitor. At
@@ -111,11 +114,16 @@ export class JobQueue implements OnApplicationBootstrap {
     }
     const wait = job.dueAt - Date.now();
     if (wait > 0) {
+      // Node fires a longer timer at once (with a warning): one that long
+      // wakes to be armed again for what is left.
       const timer = outsideRequests(() =>
-        setTimeout(() => {
-          this.delayed.delete(job.id);
-          this.enqueue(job);
-        }, wait),
+        setTimeout(
+          () => {
+            this.delayed.delete(job.id);
+            this.admit(job);
+          },
+          Math.min(wait, LONGEST_TIMER_MS),
+        ),
       );
       timer.unref();
       this.delayed.set(job.id, { job, timer });
