@@ -237,6 +237,33 @@ describe('where internal requests go', () => {
     }
   });
 
+  it('reports a baseUrl that takes the connection and never answers, within requestTimeout', async () => {
+    const held: Socket[] = [];
+    const silent = createNetServer((socket) => void held.push(socket));
+    await new Promise<void>((resolve) =>
+      silent.listen(0, '127.0.0.1', resolve),
+    );
+    const { port } = silent.address() as AddressInfo;
+    const logger = new RecordingLogger();
+    const app = await createTestApp({
+      controllers: [WhereController],
+      logger,
+      backjob: { baseUrl: `http://127.0.0.1:${port}`, requestTimeout: 1 },
+    });
+    try {
+      expect(await app.app.get(SelfCheckService).check()).toBe(false);
+      expect(logger.errors.at(-1)).toMatch(
+        new RegExp(
+          `cannot reach this app at http://127\\.0\\.0\\.1:${port}/: no answer in 1 s.*Set the baseUrl option`,
+        ),
+      );
+    } finally {
+      await app.close();
+      held.forEach((socket) => socket.destroy());
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it('fails a job whose monitor cannot be reached, with the URL it tried, and start() still returns its id', async () => {
     const t = await createTestApp({
       controllers: [WhereController],

@@ -1,4 +1,5 @@
 import {
+  Inject,
   Injectable,
   Logger,
   type OnApplicationBootstrap,
@@ -7,9 +8,11 @@ import { randomUUID } from 'node:crypto';
 import {
   BACKJOB_ACK_HEADER,
   BACKJOB_LOGGER_CONTEXT,
+  BACKJOB_RESOLVED_OPTIONS,
   BACKJOB_TOKEN_HEADER,
 } from '../backjob.constants.js';
 import * as messages from '../backjob.messages.js';
+import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { HttpPlatform } from '../platform/http-platform.js';
 import { InstanceState } from './instance-state.js';
 import { RequestSigner } from './request-signer.js';
@@ -30,6 +33,8 @@ export class SelfCheckService implements OnApplicationBootstrap {
     private readonly client: SelfHttpClient,
     private readonly signer: RequestSigner,
     private readonly instance: InstanceState,
+    @Inject(BACKJOB_RESOLVED_OPTIONS)
+    private readonly options: ResolvedBackJobOptions,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -53,6 +58,9 @@ export class SelfCheckService implements OnApplicationBootstrap {
             30,
           ),
         },
+        // An address that takes the connection and never answers (a port
+        // another process holds) is as wrong as one that refuses it.
+        timeoutSeconds: this.options.requestTimeout,
       });
       if (response.headers[BACKJOB_ACK_HEADER] === nonce) return true;
       this.report(
