@@ -15,11 +15,33 @@ export const missingKeyInProductionMessage = () =>
 export const randomKeyWarning = () =>
   'BackJob has no key option, so it made a random one for this process. That is fine for one instance; several instances must share one key (the key option).';
 
+/** An option's value as the user wrote it: a string quoted, so that '60' does not read as 60. */
+const optionValue = (value: unknown) =>
+  typeof value === 'string' ? JSON.stringify(value) : String(value);
+
 export const positiveNumberMessage = (name: string, value: unknown) =>
-  `BackJob's ${name} must be a number greater than 0, not ${String(value)}.`;
+  `BackJob's ${name} must be a number greater than 0, not ${optionValue(value)}.`;
 
 export const nonNegativeNumberMessage = (name: string, value: unknown) =>
-  `BackJob's ${name} must be a number of 0 or more (0 turns it off), not ${String(value)}.`;
+  `BackJob's ${name} must be a number of 0 or more (0 turns it off), not ${optionValue(value)}.`;
+
+export const invalidKeyTypeMessage = (value: unknown) =>
+  `BackJob's key must be a string of at least 32 characters, not ${Array.isArray(value) ? 'an array' : optionValue(value)}. Generate one with \`openssl rand -base64 32\` and pass it as the key option.`;
+
+export const invalidForwardHeadersMessage = (value: unknown) =>
+  `BackJob's forwardHeaders must be a list of header names, e.g. ['cookie', 'authorization'], not ${Array.isArray(value) ? JSON.stringify(value) : optionValue(value)}.`;
+
+export const invalidBooleanOptionMessage = (name: string, value: unknown) =>
+  `BackJob's ${name} must be true or false, not ${optionValue(value)}.`;
+
+export const invalidTextOptionMessage = (name: string, value: unknown) =>
+  `BackJob's ${name} must be a string, not ${optionValue(value)}.`;
+
+export const unknownOptionsWarning = (names: string[]) =>
+  `BackJob does not know the option${names.length > 1 ? 's' : ''} ${names.map((name) => JSON.stringify(name)).join(', ')}, and ignores ${names.length > 1 ? 'them' : 'it'}. Check the spelling against the options of the README.`;
+
+export const invalidCleanupCronMessage = (value: unknown, why: string) =>
+  `BackJob's cleanupCron must be a cron expression, e.g. '0 * * * *' (every hour), not ${optionValue(value)}: ${why}.`;
 
 export const invalidBaseUrlMessage = (value: string) =>
   `BackJob's baseUrl "${value}" is not an absolute http(s) URL. Use a form like "http://127.0.0.1:3000" or "https://lb.internal/app".`;
@@ -68,13 +90,13 @@ export const bodyTooLargeMessage = (bytes: number, max: number) =>
   `BackJob cannot send a job request body of ${bytes} bytes: the limit is ${max} bytes (maxRequestBytes, like the 100 kB default of the app's body parser, which would refuse it). Send an id of the data and let the action load it, or raise maxRequestBytes together with the body parser's limit.`;
 
 export const smallOutputCapMessage = (value: unknown, min: number) =>
-  `BackJob's maxOutputBytes must be a whole number of at least ${min} (bytes), not ${String(value)}. Leave it out for the 1 MiB default.`;
+  `BackJob's maxOutputBytes must be a whole number of at least ${min} (bytes), not ${optionValue(value)}. Leave it out for the 1 MiB default.`;
 
 export const invalidPreviousKeysMessage = () =>
   "BackJob's previousKeys must be a list of keys of at least 32 characters each, the keys other instances may still sign with. Leave it out, or list the old key while the new one rolls out.";
 
 export const positiveIntegerMessage = (name: string, value: unknown) =>
-  `BackJob's ${name} must be a whole number of 1 or more, not ${String(value)}.`;
+  `BackJob's ${name} must be a whole number of 1 or more, not ${optionValue(value)}.`;
 
 export const shuttingDownMessage = () =>
   'BackJob is shutting down on this instance and starts no new jobs. Start the job on an instance that is running (behind a load balancer, retry the request).';

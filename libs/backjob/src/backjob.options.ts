@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { validateCronExpression } from 'cron';
 import { BACKJOB_LOGGER_CONTEXT } from './backjob.constants.js';
 import * as messages from './backjob.messages.js';
 import { BackJobConfigurationError } from './errors/backjob-configuration.error.js';
@@ -87,16 +88,53 @@ export function resolveBackJobOptions(
     monitorRequest: options.monitorRequest ?? options.baseUrl !== undefined,
     sweepInterval: options.sweepInterval,
     dataSource: extras.dataSource,
-    forwardHeaders: (
-      options.forwardHeaders ?? BACKJOB_DEFAULTS.forwardHeaders
-    ).map((h) => h.toLowerCase()),
+    forwardHeaders: headerNames(
+      options.forwardHeaders ?? BACKJOB_DEFAULTS.forwardHeaders,
+    ),
   };
   validate(resolved);
+  warnOfUnknownOptions(options);
   return resolved;
 }
 
-function resolveKey(key: string | undefined, env: NodeJS.ProcessEnv): string {
+// Every option's name: those with a default, those derived from others,
+// and the module's extras (a forRootAsync() factory may return them too).
+const KNOWN_OPTIONS = new Set<string>([
+  ...Object.keys(BACKJOB_DEFAULTS),
+  ...([
+    'key',
+    'baseUrl',
+    'monitorRequest',
+    'sweepInterval',
+  ] satisfies DerivedOption[]),
+  'dataSource',
+]);
+
+function warnOfUnknownOptions(options: BackJobModuleOptions): void {
+  const unknown = Object.keys(options).filter(
+    (name) => !KNOWN_OPTIONS.has(name),
+  );
+  if (unknown.length > 0)
+    new Logger(BACKJOB_LOGGER_CONTEXT).warn(
+      messages.unknownOptionsWarning(unknown),
+    );
+}
+
+function headerNames(names: unknown): string[] {
+  if (
+    !Array.isArray(names) ||
+    names.some((name) => typeof name !== 'string' || name === '')
+  )
+    throw new BackJobConfigurationError(
+      messages.invalidForwardHeadersMessage(names),
+    );
+  return names.map((name: string) => name.toLowerCase());
+}
+
+function resolveKey(key: unknown, env: NodeJS.ProcessEnv): string {
   const production = env.NODE_ENV === 'production';
+  if (key !== undefined && typeof key !== 'string')
+    throw new BackJobConfigurationError(messages.invalidKeyTypeMessage(key));
   if (key === undefined || key === '') {
     if (production)
       throw new BackJobConfigurationError(
@@ -114,7 +152,31 @@ function validate(options: ResolvedBackJobOptions): void {
   const fail = (message: string) => {
     throw new BackJobConfigurationError(message);
   };
+  for (const name of [
+    'useDb',
+    'useCache',
+    'checkAndCreateTable',
+    'allowSelfSignedCertificates',
+    'mergeIdentical',
+    'monitorRequest',
+  ] as const)
+    if (typeof options[name] !== 'boolean')
+      fail(messages.invalidBooleanOptionMessage(name, options[name]));
   if (!options.useDb && !options.useCache) fail(messages.noStoreMessage());
+  for (const name of ['userAgent', 'cachePrefix'] as const)
+    if (typeof options[name] !== 'string')
+      fail(messages.invalidTextOptionMessage(name, options[name]));
+  const cron =
+    typeof options.cleanupCron === 'string'
+      ? validateCronExpression(options.cleanupCron)
+      : { valid: false, error: undefined };
+  if (!cron.valid)
+    fail(
+      messages.invalidCleanupCronMessage(
+        options.cleanupCron,
+        cron.error?.message ?? 'it is not text',
+      ),
+    );
   for (const name of [
     'errorTimeout',
     'watchPollInterval',
