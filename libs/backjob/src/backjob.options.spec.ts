@@ -25,8 +25,8 @@ describe('resolveBackJobOptions()', () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
     [
       'a key that is a number',
-      { key: 12345678901234567890123456789012345 },
-      /key must be a string of at least 32 characters, not 1\.23456789\d*e\+34\./,
+      { key: 1e34 },
+      /key must be a string of at least 32 characters, not 1e\+34\./,
     ],
     ['a key that is null', { key: null }, /key must be a string.*not null/],
     [
