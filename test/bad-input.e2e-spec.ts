@@ -62,6 +62,45 @@ describe('start() refuses a request it cannot send, before it writes anything', 
     expect(handlerRuns).toBe(runsBefore);
   }
 
+  it('refuses parameters, a form body or options of a shape it would garble', async () => {
+    const params =
+      /query parameters are an object of names and values, e\.g\. \{ year: 2026 \}/;
+    await expectRefused(
+      ['bad-input', 'year=2026' as never],
+      new RegExp(
+        `cannot send "year=2026" as the array's parameters: ${params.source}`,
+      ),
+    );
+    await expectRefused(
+      { route: 'bad-input', query: 'step=5' as never },
+      new RegExp(`cannot send "step=5" as the query: ${params.source}`),
+    );
+    await expectRefused(
+      { route: 'bad-input', query: [1, 2] as never },
+      /cannot send an array as the query/,
+    );
+    await expectRefused(
+      { route: 'bad-input', method: 'POST', body: 5 },
+      /cannot send 5 as a form body: give an object of fields or a url-encoded string, or send it as JSON with bodyType: 'json'/,
+    );
+    await expectRefused(
+      'bad-input',
+      /start\(\) takes its options as an object, e\.g\. \{ scope: 'alice', delay: 5 \}, not "notanobject"/,
+      'notanobject' as never,
+    );
+    await expectRefused('bad-input', /not an array/, [] as never);
+    await expectRefused(
+      'bad-input',
+      /start\(\) option withUserCookies must be true or false, not "no"/,
+      { withUserCookies: 'no' as never },
+    );
+    await expectRefused(
+      'bad-input',
+      /start\(\) option merge must be true or false, not 0/,
+      { merge: 0 as never },
+    );
+  });
+
   it('names the key path of a cycle in the query', async () => {
     const filter: Record<string, unknown> = { year: 2026 };
     filter.self = filter;

@@ -15,9 +15,15 @@ export const missingKeyInProductionMessage = () =>
 export const randomKeyWarning = () =>
   'BackJob has no key option, so it made a random one for this process. That is fine for one instance; several instances must share one key (the key option).';
 
-/** An option's value as the user wrote it: a string quoted, so that '60' does not read as 60. */
+/** A value as the user wrote it: a string quoted, so that '60' does not read as 60. */
 const optionValue = (value: unknown) =>
-  typeof value === 'string' ? JSON.stringify(value) : String(value);
+  typeof value === 'string'
+    ? JSON.stringify(value)
+    : Array.isArray(value)
+      ? 'an array'
+      : value !== null && typeof value === 'object'
+        ? 'an object'
+        : String(value);
 
 export const positiveNumberMessage = (name: string, value: unknown) =>
   `BackJob's ${name} must be a number greater than 0, not ${optionValue(value)}.`;
@@ -26,7 +32,7 @@ export const nonNegativeNumberMessage = (name: string, value: unknown) =>
   `BackJob's ${name} must be a number of 0 or more (0 turns it off), not ${optionValue(value)}.`;
 
 export const invalidKeyTypeMessage = (value: unknown) =>
-  `BackJob's key must be a string of at least 32 characters, not ${Array.isArray(value) ? 'an array' : optionValue(value)}. Generate one with \`openssl rand -base64 32\` and pass it as the key option.`;
+  `BackJob's key must be a string of at least 32 characters, not ${optionValue(value)}. Generate one with \`openssl rand -base64 32\` and pass it as the key option.`;
 
 export const invalidForwardHeadersMessage = (value: unknown) =>
   `BackJob's forwardHeaders must be a list of header names, e.g. ['cookie', 'authorization'], not ${Array.isArray(value) ? JSON.stringify(value) : optionValue(value)}.`;
@@ -67,6 +73,18 @@ export const invalidMethodMessage = (
 
 export const invalidRequestFormMessage = () =>
   "BackJob's start() takes a route string, an array [route, params] or an object { route, query?, method?, body? }.";
+
+export const invalidParamsMessage = (where: string, value: unknown) =>
+  `BackJob cannot send ${optionValue(value)} as ${where}: query parameters are an object of names and values, e.g. { year: 2026 }.`;
+
+export const invalidFormBodyMessage = (value: unknown) =>
+  `BackJob cannot send ${optionValue(value)} as a form body: give an object of fields or a url-encoded string, or send it as JSON with bodyType: 'json'.`;
+
+export const invalidStartOptionsMessage = (value: unknown) =>
+  `BackJob's start() takes its options as an object, e.g. { scope: 'alice', delay: 5 }, not ${optionValue(value)}.`;
+
+export const invalidStartFlagMessage = (name: string, value: unknown) =>
+  `BackJob's start() option ${name} must be true or false, not ${optionValue(value)}.`;
 
 export const invalidBodyTypeMessage = (value: unknown) =>
   `BackJob cannot encode a body as ${JSON.stringify(value)}. Use bodyType 'form' (the default) or 'json'.`;

@@ -88,6 +88,7 @@ export class JobLauncher {
     // Everything is checked before anything is written or sent.
     const normalized = normalizeJobRequest(request, this.client.prefixFor);
     checkBodySize(normalized.body, this.options.maxRequestBytes);
+    checkStartOptions(startOptions);
     return this.launch({
       request: normalized,
       scope: checkScope(startOptions.scope),
@@ -243,6 +244,21 @@ export class JobLauncher {
 }
 
 /** The delay in seconds; a delay that is not a number is refused, not ignored. */
+/** The options are an object, and its flags true or false (a truthy 'no' would read as true). */
+function checkStartOptions(options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw new InvalidJobRequestError(
+      messages.invalidStartOptionsMessage(options),
+    );
+  for (const name of ['withUserCookies', 'merge'] as const) {
+    const value = (options as StartJobOptions)[name];
+    if (value !== undefined && typeof value !== 'boolean')
+      throw new InvalidJobRequestError(
+        messages.invalidStartFlagMessage(name, value),
+      );
+  }
+}
+
 function checkDelay(delay: unknown): number {
   if (delay === undefined) return 0;
   if (

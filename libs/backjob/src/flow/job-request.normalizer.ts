@@ -59,7 +59,13 @@ export function normalizeJobRequest(
     );
   }
   // Most jobs are a route alone: no query to walk.
-  if (query !== undefined) checkSendable(query, 'query', 'form');
+  if (query !== undefined) {
+    if (!isParams(query))
+      throw new InvalidJobRequestError(
+        messages.invalidParamsMessage('the query', query),
+      );
+    checkSendable(query, 'query', 'form');
+  }
   if (body !== undefined)
     checkSendable(body, 'body', bodyType === 'json' ? 'json' : 'form');
   const routePath = toRoutePath(route);
@@ -92,10 +98,11 @@ export function normalizeJobRequest(
 function toObjectForm(request: JobRequest): JobRequestObject {
   if (typeof request === 'string') return { route: request };
   if (Array.isArray(request)) {
-    const [route, params = {}] = request as readonly [
-      string,
-      Record<string, unknown>?,
-    ];
+    const [route, params = {}] = request as readonly [string, unknown?];
+    if (!isParams(params))
+      throw new InvalidJobRequestError(
+        messages.invalidParamsMessage("the array's parameters", params),
+      );
     const { backjobMethod, backjobPostdata, ...query } = params;
     return {
       route,
@@ -168,10 +175,14 @@ function encodeBody(
   if (bodyType !== 'form')
     throw new InvalidJobRequestError(messages.invalidBodyTypeMessage(bodyType));
   if (typeof body === 'string') return { body, contentType: FORM_CONTENT_TYPE };
-  return {
-    body: encodeForm(body as Record<string, unknown>),
-    contentType: FORM_CONTENT_TYPE,
-  };
+  if (!isParams(body))
+    throw new InvalidJobRequestError(messages.invalidFormBodyMessage(body));
+  return { body: encodeForm(body), contentType: FORM_CONTENT_TYPE };
+}
+
+/** An object of names and values: what a query string or a form holds. */
+function isParams(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /**

@@ -54,9 +54,10 @@ export interface StartJobOptions {
    */
   withUserCookies?: boolean;
   /**
-   * Seconds to wait before the action runs: a finite number, 0 or more (the
-   * job waits as Started in the store, kept alive by its instance). Anything
-   * else is refused with `InvalidJobRequestError`. Default: `0`.
+   * Seconds to wait before the action runs: a finite number from 0 to 100
+   * years (the job waits as Started in the store, kept alive by its
+   * instance). Anything else is refused with `InvalidJobRequestError`.
+   * Default: `0`.
    */
   delay?: number;
   /**
