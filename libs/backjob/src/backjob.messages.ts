@@ -208,6 +208,12 @@ export const workerUnreachableMessage = (url: string, why: string) =>
 export const unknownKeyLogMessage = (keyId: string) =>
   `BackJob refused an internal request signed with key ${keyId}, which this instance does not have. Give every instance the same key option; while keys rotate, list the other one in previousKeys.`;
 
+export const unknownKeysQuietMessage = (count: number, seconds: number) =>
+  `BackJob refused ${count} internal requests signed with keys it does not have within ${seconds} s; it logs no more of them until ${seconds} s have passed, then says how many there were. Many of them from outside mean someone sends forged tokens: nothing runs for them.`;
+
+export const unknownKeysUnloggedMessage = (count: number) =>
+  `BackJob refused ${count} more internal request${count === 1 ? '' : 's'} signed with keys it does not have, not logged one by one.`;
+
 export const unknownKeyRefusal = () =>
   'This internal request is signed with a key this instance does not have.';
 

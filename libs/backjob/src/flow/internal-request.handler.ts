@@ -19,7 +19,7 @@ import { InstanceState } from './instance-state.js';
 import { JobQueue } from './job-queue.js';
 import { JobWorker } from './job-worker.js';
 import { RequestSigner } from './request-signer.js';
-import { unknownKeyOf } from './unknown-key.js';
+import { UnknownKeyLog } from './unknown-key.js';
 
 /**
  * Where every request of the app meets BackJob, before its routes and
@@ -41,6 +41,8 @@ import { unknownKeyOf } from './unknown-key.js';
  */
 @Injectable()
 export class InternalRequestHandler {
+  private readonly unknownKeys: UnknownKeyLog;
+
   constructor(
     private readonly signer: RequestSigner,
     private readonly platform: HttpPlatform,
@@ -50,7 +52,9 @@ export class InternalRequestHandler {
     private readonly instance: InstanceState,
     @Inject(BACKJOB_RESOLVED_OPTIONS)
     private readonly options: ResolvedBackJobOptions,
-  ) {}
+  ) {
+    this.unknownKeys = new UnknownKeyLog(signer);
+  }
 
   handle(
     request: IncomingMessage,
@@ -72,7 +76,7 @@ export class InternalRequestHandler {
         return this.acknowledgeMonitor(internal.jobId, headers, response);
       if (internal?.phase === 'worker')
         return void this.worker.run(internal.jobId, request, response, next);
-      const keyId = unknownKeyOf(this.signer, token);
+      const keyId = this.unknownKeys.keyIdOf(token);
       if (keyId !== null)
         return this.platform.endEarly(
           response,
