@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { BackgroundWorker, JobStatus } from 'nestjs-backjob';
+import { BackgroundWorker, BackJobService, JobStatus } from 'nestjs-backjob';
 import { RecordingLogger } from './fixtures/boot.js';
 import {
   createTestApp,
@@ -58,6 +58,62 @@ class EndingsController {
     return { total: 10n };
   }
 }
+
+/** What JavaScript, or a cast, hands the job's calls. */
+@Controller('loose')
+class LooseArgumentsController {
+  constructor(private readonly backjob: BackJobService) {}
+
+  @Get('calls')
+  @BackgroundWorker()
+  calls() {
+    this.backjob.update('50' as never);
+    this.backjob.update('60' as never);
+    this.backjob.write(42 as never);
+    this.backjob.write({ rows: 3 } as never);
+    this.backjob.update(Infinity);
+  }
+}
+
+describe("a job's calls with values of the wrong type", () => {
+  let t: TestApp;
+  const logger = new RecordingLogger();
+  beforeAll(async () => {
+    t = await createTestApp({
+      controllers: [LooseArgumentsController],
+      logger,
+    });
+  });
+  afterAll(() => t.close());
+
+  it('writes what write() was given as a log shows it, clamps an infinite progress, and says once that a progress is no number', async () => {
+    const id = await t.backjob.start('loose/calls');
+    const status = await waitForJob(t.backjob, id);
+    expect(status).toMatchObject({
+      status: JobStatus.Completed,
+      progress: 100,
+      statusText: '42{ rows: 3 }',
+    });
+    expect(logger.warnings.filter((line) => line.includes(id))).toEqual([
+      expect.stringContaining(
+        `job ${id}: update() takes the progress as a number from 0 to 100, not "50"; the progress stays at 0. Pass a number, e.g. update(40).`,
+      ),
+    ]);
+  });
+
+  it('cancels with a reason that is no text as a log shows it, and marks one cut short', async () => {
+    const object = await t.backjob.start('loose/calls', { delay: 60 });
+    await t.backjob.cancel(object, { why: 'duplicate' } as never);
+    expect((await t.backjob.getStatus(object))?.statusText).toBe(
+      "cancelled: { why: 'duplicate' }",
+    );
+    const long = await t.backjob.start('loose/calls', { delay: 60 });
+    await t.backjob.cancel(long, 'x'.repeat(5000));
+    expect((await t.backjob.getStatus(long))?.statusText).toBe(
+      `cancelled: ${'x'.repeat(1000)}…`,
+    );
+  });
+});
 
 describe('every ending is readable', () => {
   let t: TestApp;

@@ -381,7 +381,25 @@ export const dashboardCancelReason = () => 'from the dashboard';
 // how long its text may get: a reason is a line of a job's text or of a log.
 const MAX_CAUSES = 5;
 const INSPECT_DEPTH = 2;
+const VALUE_INSPECTION = {
+  depth: INSPECT_DEPTH,
+  breakLength: Infinity,
+  maxArrayLength: 10,
+  maxStringLength: 500,
+};
 const MAX_REASON_LENGTH = 2000;
+
+/** A value that is no text, as a log shows it: `42`, `{ rows: 3 }`. */
+export function describeValue(value: unknown): string {
+  return typeof value === 'string' ? value : inspect(value, VALUE_INSPECTION);
+}
+
+export const invalidProgressMessage = (
+  jobId: string,
+  progress: unknown,
+  kept: number,
+) =>
+  `job ${jobId}: update() takes the progress as a number from 0 to 100, not ${typeof progress === 'string' ? JSON.stringify(progress) : describeValue(progress)}; the progress stays at ${kept}. Pass a number, e.g. update(40).`;
 
 /**
  * Any thrown value as a readable reason: an Error's message (with its
@@ -401,13 +419,7 @@ function describeThrown(error: unknown, depth: number): string {
   if (typeof error === 'string') return error || 'an empty string';
   if (error === undefined || error === null)
     return `${String(error)} (a throw without an error)`;
-  if (!(error instanceof Error))
-    return inspect(error, {
-      depth: INSPECT_DEPTH,
-      breakLength: Infinity,
-      maxArrayLength: 10,
-      maxStringLength: 500,
-    });
+  if (!(error instanceof Error)) return inspect(error, VALUE_INSPECTION);
   let text = httpExceptionText(error) ?? (error.message || error.name);
   const code = (error as { code?: unknown }).code;
   if (

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { BackJobContext } from './backjob.context.js';
+import * as messages from './backjob.messages.js';
 import { JobFailedException } from './errors/job-failed.exception.js';
 import { JobLauncher } from './flow/job-launcher.js';
 import { JobQueue } from './flow/job-queue.js';
@@ -156,8 +157,7 @@ export class BackJobService {
    * another job's id); a write that was sent may still land.
    */
   async cancel(id: string, reason?: string): Promise<boolean> {
-    const why =
-      reason === undefined ? undefined : String(reason).slice(0, 1000);
+    const why = reason === undefined ? undefined : cancelReason(reason);
     const cancelled = await this.endById(id, (output) =>
       JobEndings.cancelled(output, why),
     );
@@ -266,4 +266,14 @@ export class BackJobService {
     if (!job || isFinalStatus(job.status)) return false;
     return this.tracker.endForCaller(id, ending(job.statusText));
   }
+}
+
+const MAX_CANCEL_REASON = 1000;
+
+/** The reason as the job's output says it: text, cut with an ellipsis past 1,000 characters. */
+function cancelReason(reason: unknown): string {
+  const text = messages.describeValue(reason);
+  return text.length > MAX_CANCEL_REASON
+    ? `${text.slice(0, MAX_CANCEL_REASON)}…`
+    : text;
 }

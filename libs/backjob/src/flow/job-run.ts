@@ -41,6 +41,8 @@ export class JobRun implements TickedRun {
   private ticking = false;
   /** True once `update()` gave a progress: the ending keeps it. */
   private reportedProgress = false;
+  /** `update()` was given a progress that is no number, and it was logged. */
+  private refusedProgress = false;
   private flushing: Promise<void> | null = null;
   /** This run's ending is being written (ended, and not by someone else). */
   private writingEnd = false;
@@ -107,15 +109,21 @@ export class JobRun implements TickedRun {
   }
 
   write(text: string): void {
-    if (!this.ended) this.output.append(text);
+    // From JavaScript, or past a cast: a number or an object reads as it
+    // would in a log, rather than failing the handler from inside BackJob.
+    if (!this.ended)
+      this.output.append(
+        typeof text === 'string' ? text : messages.describeValue(text),
+      );
   }
 
   update(progress?: number, text?: string): void {
     if (this.ended) return;
-    if (progress !== undefined && Number.isFinite(progress)) {
+    // Infinity clamps to 100 as 1,000 does; NaN is no progress.
+    if (typeof progress === 'number' && !Number.isNaN(progress)) {
       this.progress = Math.min(100, Math.max(0, Math.round(progress)));
       this.reportedProgress = true;
-    }
+    } else if (progress !== undefined) this.refuseProgress(progress);
     if (text !== undefined) this.lastText = String(text);
     this.dirty = true;
     if (!this.ticking) {
@@ -150,6 +158,15 @@ export class JobRun implements TickedRun {
       statusText: () => text ?? this.output.text(),
       at: this.reportedAt,
     };
+  }
+
+  // Once per run: a loop that reports '50' would otherwise log every call.
+  private refuseProgress(progress: unknown): void {
+    if (this.refusedProgress) return;
+    this.refusedProgress = true;
+    this.logger.warn(
+      messages.invalidProgressMessage(this.jobId, progress, this.progress),
+    );
   }
 
   incrementProgress(amount: number, text?: string): void {
