@@ -442,6 +442,21 @@ describe('the product around a job', () => {
     });
   });
 
+  it('finds a job by its id in capitals, as RFC 9562 reads a UUID in either case', async () => {
+    const name = unique('upper');
+    const id = await t.backjob.start(`product/hold/${name}`);
+    const upper = id.toUpperCase();
+    await waitUntil(() => gates.reached.has(name), 'the handler');
+    expect((await t.backjob.getStatus(upper))?.id).toBe(id);
+    expect(await t.backjob.getScope(upper)).toBe('');
+    expect(await t.backjob.jobExists(upper)).toBe(true);
+    expect((await firstValueFrom(t.backjob.watch(upper))).id).toBe(id);
+    expect(await t.backjob.cancel(upper)).toBe(true);
+    gates.open(name);
+    const again = await t.backjob.retry(upper);
+    expect((await t.backjob.getStatus(again))?.retryOf).toBe(id);
+  });
+
   describe('events() and @OnJobEnd()', () => {
     it('emits the final snapshot of each job as it ends, cancelled ones too', async () => {
       const name = unique('events');

@@ -30,6 +30,7 @@ import type { JobStatusSnapshot } from './interfaces/job-status.interface.js';
 import { JobFeedService } from './feed/job-feed.service.js';
 import { JobMaintenanceService } from './maintenance/job-maintenance.service.js';
 import { JobTracker } from './storage/job-tracker.js';
+import { canonicalJobId } from './lifecycle/job-id.js';
 
 /**
  * The API of BackJob. From any request handler: `start()` a job and read it
@@ -76,7 +77,7 @@ export class BackJobService {
    * `requestTimeout`.
    */
   async getStatus(id: string): Promise<JobStatusSnapshot | null> {
-    const job = await this.tracker.read(id);
+    const job = await this.tracker.read(canonicalJobId(id));
     return job ? this.feed.snapshot(job) : null;
   }
 
@@ -89,16 +90,16 @@ export class BackJobService {
    * within `watchPollInterval`. Unsubscribing releases everything.
    */
   watch(id: string): Observable<JobStatusSnapshot> {
-    return this.feed.watch(id);
+    return this.feed.watch(canonicalJobId(id));
   }
 
   /** The scope given to `start()`, or `null` for an unknown job. */
   async getScope(id: string): Promise<string | null> {
-    return (await this.tracker.read(id))?.scope ?? null;
+    return (await this.tracker.read(canonicalJobId(id)))?.scope ?? null;
   }
 
   async jobExists(id: string): Promise<boolean> {
-    return (await this.tracker.read(id)) !== null;
+    return (await this.tracker.read(canonicalJobId(id))) !== null;
   }
 
   /**
@@ -125,8 +126,9 @@ export class BackJobService {
    */
   async finish(text?: string, id?: string): Promise<void> {
     const run = this.context.jobRun;
-    if (id === undefined || id === run?.jobId) return run?.finish(text);
-    await this.endById(id, () => JobEndings.completed(text ?? ''));
+    const jobId = canonicalJobId(id);
+    if (jobId === undefined || jobId === run?.jobId) return run?.finish(text);
+    await this.endById(jobId, () => JobEndings.completed(text ?? ''));
   }
 
   /**
@@ -138,9 +140,10 @@ export class BackJobService {
   fail(text: string | undefined, id: string): Promise<void>;
   fail(text?: string, id?: string): Promise<void> {
     const run = this.context.jobRun;
-    if (id === undefined || id === run?.jobId)
+    const jobId = canonicalJobId(id);
+    if (jobId === undefined || jobId === run?.jobId)
       throw new JobFailedException(text ?? '');
-    return this.endById(id, () => JobEndings.failed('', text ?? '')).then(
+    return this.endById(jobId, () => JobEndings.failed('', text ?? '')).then(
       () => undefined,
     );
   }
@@ -158,10 +161,11 @@ export class BackJobService {
    */
   async cancel(id: string, reason?: string): Promise<boolean> {
     const why = reason === undefined ? undefined : cancelReason(reason);
-    const cancelled = await this.endById(id, (output) =>
+    const jobId = canonicalJobId(id);
+    const cancelled = await this.endById(jobId, (output) =>
       JobEndings.cancelled(output, why),
     );
-    if (cancelled) this.queue.forget(id);
+    if (cancelled) this.queue.forget(jobId);
     return cancelled;
   }
 
@@ -221,7 +225,7 @@ export class BackJobService {
    * `JobNotEndedError` for one still pending.
    */
   async retry(id: string, options: RetryJobOptions = {}): Promise<string> {
-    const job = await this.tracker.read(id);
+    const job = await this.tracker.read(canonicalJobId(id));
     if (!job) throw new JobNotFoundError(String(id));
     if (!isFinalStatus(job.status))
       throw new JobNotEndedError(job.id, JobStatus[job.status]);
@@ -264,7 +268,7 @@ export class BackJobService {
   ): Promise<boolean> {
     const job = await this.tracker.read(id);
     if (!job || isFinalStatus(job.status)) return false;
-    return this.tracker.endForCaller(id, ending(job.statusText));
+    return this.tracker.endForCaller(job.id, ending(job.statusText));
   }
 }
 

@@ -10,6 +10,15 @@ export function isJobId(id: unknown): id is string {
   return typeof id === 'string' && JOB_ID.test(id);
 }
 
+/**
+ * The id as BackJob writes it: RFC 9562 reads a UUID in either case, and a
+ * client may have upper-cased it. Anything else is left as it is, for the
+ * caller to refuse.
+ */
+export function canonicalJobId<T>(id: T): T | string {
+  return typeof id === 'string' && id.length === 36 ? id.toLowerCase() : id;
+}
+
 // Random bytes drawn a few kilobytes at a time: one call to the system's
 // generator per 409 ids, not one per id.
 const RANDOM_POOL = Buffer.alloc(4096);
