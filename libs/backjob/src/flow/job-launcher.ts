@@ -243,7 +243,6 @@ export class JobLauncher {
   }
 }
 
-/** The delay in seconds; a delay that is not a number is refused, not ignored. */
 /** The options are an object, and its flags true or false (a truthy 'no' would read as true). */
 function checkStartOptions(options: unknown): void {
   if (options === null || typeof options !== 'object' || Array.isArray(options))
@@ -259,6 +258,7 @@ function checkStartOptions(options: unknown): void {
   }
 }
 
+/** The delay in seconds; a delay that is not a number is refused, not ignored. */
 function checkDelay(delay: unknown): number {
   if (delay === undefined) return 0;
   if (
