@@ -1,10 +1,20 @@
 import { CacheModule } from '@nestjs/cache-manager';
-import { createKeyv } from '@keyv/redis';
+import { createClient, createKeyv } from '@keyv/redis';
+import type { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { JobStatus, type JobStatusSnapshot } from 'nestjs-backjob';
-import { tap } from 'rxjs';
+import { filter, firstValueFrom, Subject, tap } from 'rxjs';
 import { BackJobContext } from '../libs/backjob/src/backjob.context.js';
 import { JobChangeRelay } from '../libs/backjob/src/feed/job-change.relay.js';
+import {
+  RedisChangeChannel,
+  type PubSubClient,
+} from '../libs/backjob/src/feed/redis-change.channel.js';
+import {
+  gates,
+  GatedWorkController,
+} from './fixtures/gated-work.controller.js';
 import { createTestApp, type TestApp } from './fixtures/test-app.js';
 import {
   followSteps,
@@ -163,6 +173,85 @@ if (!redisProject)
         });
       } finally {
         await close();
+      }
+    });
+
+    it("publishes on a connection of its own, which outlives the cache's client (closed as Nest destroys the cache module, before a shutdown's endings)", async () => {
+      const cacheClient = createClient({ url: REDIS_URL });
+      await cacheClient.connect();
+      const listener = cacheClient.duplicate();
+      await listener.connect();
+      const name = `backjob-test-${randomUUID()}`;
+      const heard: string[] = [];
+      await listener.subscribe(name, (message) => void heard.push(message));
+      const endings = new Subject<string>();
+      const warnings: unknown[] = [];
+      const channel = await RedisChangeChannel.open(
+        cacheClient as unknown as PubSubClient,
+        name,
+        { changes: new Subject<string>(), endings },
+        {
+          warn: (message: unknown) => warnings.push(message),
+        } as unknown as Logger,
+      );
+      try {
+        await cacheClient.close();
+        const jobId = randomUUID();
+        endings.next(jobId);
+        const deadline = Date.now() + 5000;
+        while (!heard.some((message) => message.endsWith(`${jobId} ended`))) {
+          expect(warnings).toEqual([]);
+          expect(Date.now()).toBeLessThan(deadline);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      } finally {
+        await channel.close();
+        await listener.close();
+      }
+    });
+
+    it('tells the other instance of a job that its shutdown interrupted, as of any other ending', async () => {
+      const options = {
+        controllers: [GatedWorkController],
+        backjob: {
+          useCache: true,
+          watchPollInterval: 60_000,
+          shutdownGracePeriod: 0.2,
+        },
+        // The cache's client is disconnected before the shutdown's writes
+        // (Nest destroys modules first): BackJob publishes on its own.
+        imports: [
+          CacheModule.register({
+            isGlobal: true,
+            stores: [createKeyv(REDIS_URL)],
+          }),
+        ],
+      };
+      // The watcher owns the store: the runner closes first.
+      const watcher = await createTestApp(options);
+      const name = `interrupted-${Date.now()}`;
+      try {
+        const runner = await createTestApp({
+          ...options,
+          sqliteFile: watcher.sqliteFile,
+        });
+        const id = await runner.backjob.start(['gated/hold', { name }]);
+        const ended = firstValueFrom(
+          watcher.backjob.events().pipe(filter((job) => job.id === id)),
+        );
+        const deadline = Date.now() + 10_000;
+        while (!gates.reached.has(name)) {
+          expect(Date.now()).toBeLessThan(deadline);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await runner.close();
+        expect(await ended).toMatchObject({
+          status: JobStatus.Failed,
+          statusText: expect.stringContaining('interrupted by shutdown'),
+        });
+      } finally {
+        gates.open(name);
+        await watcher.close();
       }
     });
   });

@@ -22,13 +22,17 @@ export interface PubSubClient {
   close?(): Promise<unknown>;
   quit?(): Promise<unknown>;
   destroy?(): unknown;
+  /** Connected and able to take commands (node-redis). */
+  readonly isReady?: boolean;
 }
 
 /** Stands for "any job may have changed", after the subscriber reconnects. */
 export const EVERY_JOB = '*';
 
-// Connecting is bounded: a boot must not hang on a Redis that does not answer.
+// Connecting is bounded: a boot must not hang on a Redis that does not
+// answer; so is closing, for a shutdown.
 const CONNECT_TIMEOUT_MS = 5000;
+const CLOSE_TIMEOUT_MS = 1000;
 
 /**
  * The node-redis client of the first of a cache's `@keyv/redis` adapters
@@ -82,7 +86,10 @@ export class RedisChangeChannel {
 
   /**
    * Subscribes on a duplicate of `client` (a subscribed connection can do
-   * nothing else) and starts publishing `local` changes and endings.
+   * nothing else) and starts publishing `local` changes and endings on
+   * another. Both connections are the channel's own: the cache's client is
+   * closed as Nest destroys its module, before a shutdown writes the
+   * endings of the jobs it interrupts, and those must reach the others too.
    */
   static async open(
     client: PubSubClient,
@@ -91,14 +98,18 @@ export class RedisChangeChannel {
     logger: Logger,
   ): Promise<RedisChangeChannel> {
     const relay = new RedisChangeChannel(
-      client,
+      client.duplicate(),
       client.duplicate(),
       channel,
       logger,
     );
     try {
-      await withTimeout(relay.subscribe(), CONNECT_TIMEOUT_MS);
+      await withTimeout(
+        Promise.all([relay.connectPublisher(), relay.subscribe()]),
+        CONNECT_TIMEOUT_MS,
+      );
     } catch (error) {
+      relay.publisher.destroy?.();
       relay.subscriber.destroy?.();
       throw error;
     }
@@ -113,11 +124,13 @@ export class RedisChangeChannel {
     this.publishing.forEach((subscription) => subscription.unsubscribe());
     this.remoteChanges.complete();
     this.remoteEndings.complete();
-    try {
-      await (this.subscriber.close?.() ?? this.subscriber.quit?.());
-    } catch {
-      this.subscriber.destroy?.();
-    }
+    await Promise.all([this.publisher, this.subscriber].map(closeClient));
+  }
+
+  private async connectPublisher(): Promise<void> {
+    // An error event without a listener would crash the app.
+    this.publisher.on('error', (error) => this.warn(error));
+    await this.publisher.connect();
   }
 
   private async subscribe(): Promise<void> {
@@ -153,6 +166,23 @@ export class RedisChangeChannel {
     this.outage.failed(() =>
       this.logger.warn(messages.redisChannelErrorMessage(error)),
     );
+  }
+}
+
+/**
+ * Closes a connection once what it was sent is answered; at once when it
+ * is not connected: a close would wait for a Redis that is down to answer
+ * what is queued for it, and hold the shutdown.
+ */
+async function closeClient(client: PubSubClient): Promise<void> {
+  if (client.isReady === false) return void client.destroy?.();
+  try {
+    await withTimeout(
+      Promise.resolve(client.close?.() ?? client.quit?.()),
+      CLOSE_TIMEOUT_MS,
+    );
+  } catch {
+    client.destroy?.();
   }
 }
 
