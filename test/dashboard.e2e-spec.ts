@@ -255,6 +255,12 @@ describe('BackJobLiveModule dashboard: its JSON routes', () => {
       ['limit=0', /limit 0: give a whole number from 1 to 100/],
       ['limit=500', /limit 500/],
       ['limit=ten', /limit 'ten'/],
+      [
+        'status[]=3',
+        /does not know the parameter "status\[\]"\. It reads status, scope, cursor, limit, each given once as name=value \(no brackets\)/,
+      ],
+      ['scope[$ne]=x&page=2', /parameters "scope\[\$ne\]", "page"/],
+      [`status=${'x'.repeat(10_000)}`, /"x{100}…" is not a job status/],
     ];
     for (const [query, message] of cases) {
       const response = await get(`live/dashboard/jobs?${query}`, 'admin');
@@ -266,6 +272,11 @@ describe('BackJobLiveModule dashboard: its JSON routes', () => {
     }
     const counts = await get('live/dashboard/counts?scope=a&scope=b', 'admin');
     expect(counts.status).toBe(400);
+    const bracketed = await get('live/dashboard/counts?scope[]=a', 'admin');
+    expect(bracketed.status).toBe(400);
+    expect(await messageOf(bracketed)).toMatch(
+      /does not know the parameter "scope\[\]"\. It reads scope/,
+    );
   });
 
   it('gives totals per status only to whom canCount() allows', async () => {

@@ -315,8 +315,12 @@ export const cleanupFailedMessage = (error: unknown) =>
 
 // Live progress (watch(), BackJobLiveModule).
 
+/** Text a caller sent, quoted, and cut: an answer need not repeat 10 KB of it. */
+const quoted = (text: string) =>
+  JSON.stringify(text.length > 100 ? `${text.slice(0, 100)}…` : text);
+
 export const jobNotFoundMessage = (id: string) =>
-  `There is no job ${JSON.stringify(id)}: it never existed, or it ended and the backlog cleanup deleted it. Use the id that start() returned.`;
+  `There is no job ${quoted(String(id))}: it never existed, or it ended and the backlog cleanup deleted it. Use the id that start() returned.`;
 
 export const watchDeniedMessage = () =>
   'You may not watch this job: canWatch() of BackJobLiveModule refused it.';
@@ -367,10 +371,16 @@ export const missingDashboardHeaderMessage = (header: string) =>
   `This request changes a job, so it must carry the ${header} header that the dashboard's page sends: a form on another site cannot send it (a guard against cross-site requests). Send the request from the dashboard, or add the header.`;
 
 export const invalidDashboardStatusMessage = (value: string, valid: string) =>
-  `The status filter ${JSON.stringify(value)} is not a job status. Use one or more of ${valid}, separated by commas (e.g. status=1,2), or leave it out for every status.`;
+  `The status filter ${quoted(value)} is not a job status. Use one or more of ${valid}, separated by commas (e.g. status=1,2), or leave it out for every status.`;
 
 export const invalidDashboardParameterMessage = (name: string) =>
   `The ${name} parameter was given more than once. Give it once, or leave it out.`;
+
+export const unknownDashboardParametersMessage = (
+  names: string[],
+  known: readonly string[],
+) =>
+  `The dashboard does not know the parameter${names.length > 1 ? 's' : ''} ${names.map(quoted).join(', ')}. It reads ${known.join(', ')}, each given once as name=value (no brackets).`;
 
 export const jobAlreadyEndedMessage = (id: string) =>
   `Job ${id} had already ended, so there was nothing to cancel. Reload the list to see how it ended.`;

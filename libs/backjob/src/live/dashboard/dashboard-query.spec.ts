@@ -1,6 +1,7 @@
 import { JobStatus } from '../../lifecycle/job-lifecycle.js';
 import type { JobStatusSnapshot } from '../../interfaces/job-status.interface.js';
 import {
+  checkParameters,
   DashboardQueryError,
   DEFAULT_DASHBOARD_LIMIT,
   OUTPUT_TAIL_CHARS,
@@ -49,6 +50,20 @@ describe('parseStatusFilter', () => {
       /"done" is not a job status\. Use one or more of 0 \(started\), 1 \(inprogress\), 2 \(completed\), 3 \(failed\), 4 \(cancelled\)/,
     );
     expect(() => parseStatusFilter(['1', '2'])).toThrow(/more than once/);
+  });
+});
+
+describe('checkParameters', () => {
+  it('takes the parameters the route reads, and refuses any other, naming it', () => {
+    expect(() =>
+      checkParameters({ status: '1', scope: 'a' }, ['status', 'scope']),
+    ).not.toThrow();
+    expect(() => checkParameters(undefined, ['scope'])).not.toThrow();
+    expect(() =>
+      checkParameters({ 'status[]': '3', scope: 'a' }, ['status', 'scope']),
+    ).toThrow(
+      'The dashboard does not know the parameter "status[]". It reads status, scope, each given once as name=value (no brackets).',
+    );
   });
 });
 

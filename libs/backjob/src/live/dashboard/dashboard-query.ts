@@ -46,6 +46,23 @@ export function singleParameter(
 }
 
 /**
+ * Refuses parameters the route does not read: `status[]=3` (a parser's
+ * bracket notation) would otherwise be ignored, and the answer read as
+ * filtered.
+ */
+export function checkParameters(
+  query: unknown,
+  known: readonly string[],
+): void {
+  const names = Object.keys((query as object | undefined) ?? {});
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0)
+    throw new DashboardQueryError(
+      messages.unknownDashboardParametersMessage(unknown, known),
+    );
+}
+
+/**
  * The statuses of `status=1,2` or `status=failed,cancelled` (numbers and
  * names may mix); `undefined` for none, i.e. every status.
  */

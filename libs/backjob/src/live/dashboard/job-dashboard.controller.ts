@@ -33,6 +33,7 @@ import {
 import {
   DashboardQueryError,
   MAX_READS_PER_PAGE,
+  checkParameters,
   parseLimit,
   parseStatusFilter,
   singleParameter,
@@ -75,12 +76,14 @@ export class JobDashboardController {
   @Header('cache-control', 'no-store')
   async jobs(
     @Req() request: WatchRequest,
+    @Query() all: unknown,
     @Query('status') status: unknown,
     @Query('scope') scope: unknown,
     @Query('cursor') cursor: unknown,
     @Query('limit') limit: unknown,
   ): Promise<DashboardJobPage> {
     return answer(async () => {
+      checkParameters(all, ['status', 'scope', 'cursor', 'limit']);
       const query = {
         status: parseStatusFilter(status),
         scope: singleParameter('scope', scope),
@@ -110,9 +113,11 @@ export class JobDashboardController {
   @Header('cache-control', 'no-store')
   async counts(
     @Req() request: WatchRequest,
+    @Query() all: unknown,
     @Query('scope') scope: unknown,
   ): Promise<JobCounts> {
     return answer(async () => {
+      checkParameters(all, ['scope']);
       const one = singleParameter('scope', scope);
       if (!this.options.canCount)
         throw new ForbiddenException(messages.noCanCountMessage());
