@@ -258,7 +258,7 @@ withDatabaseServer(
           const began = Date.now();
           // BackJob's shutdown hook alone: the data source's own close (TypeORM's
           // pool) waits for a database that hangs, whatever BackJob does.
-          const drained = t.app.get(JobDrain).beforeApplicationShutdown();
+          const drained = t.app.get(JobDrain).onModuleDestroy();
           const outcome = await Promise.race([
             drained.then(() => 'drained'),
             new Promise((resolve) => setTimeout(resolve, 10_000, 'hung')),

@@ -143,7 +143,7 @@ if (!redisProject && !redisUp) {
 
 // Not even listed in the Redis projects, where the test above covers it.
 if (!redisProject)
-  describe.runIf(redisUp)('watch() across instances, over Redis', () => {
+  describe.runIf(redisUp)('watch() and shutdowns, over Redis', () => {
     it('pushes every progress value to a watcher in another instance', async () => {
       const { runner, watcher, close } = await twoInstances({
         // Polling would take a minute: whatever arrives sooner was pushed.
@@ -207,6 +207,44 @@ if (!redisProject)
       } finally {
         await channel.close();
         await listener.close();
+      }
+    });
+
+    it("leaves no connection to the cache's Redis open once closed, though its shutdown wrote an ending after the cache module had closed its client", async () => {
+      const redisSockets = () =>
+        (
+          process as unknown as {
+            _getActiveHandles(): { remotePort?: number }[];
+          }
+        )
+          ._getActiveHandles()
+          .filter(
+            (handle) =>
+              handle.remotePort === Number(new URL(REDIS_URL).port || 6379),
+          ).length;
+      const before = redisSockets();
+      const app = await createTestApp({
+        controllers: [GatedWorkController],
+        backjob: { useCache: true, shutdownGracePeriod: 0.2 },
+        imports: [
+          CacheModule.register({
+            isGlobal: true,
+            stores: [createKeyv(REDIS_URL)],
+          }),
+        ],
+      });
+      const name = `reopened-${Date.now()}`;
+      try {
+        await app.backjob.start(['gated/hold', { name }]);
+        const deadline = Date.now() + 10_000;
+        while (!gates.reached.has(name)) {
+          expect(Date.now()).toBeLessThan(deadline);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await app.close();
+        expect(redisSockets()).toBe(before);
+      } finally {
+        gates.open(name);
       }
     });
 

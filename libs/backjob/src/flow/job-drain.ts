@@ -2,7 +2,7 @@ import {
   Inject,
   Injectable,
   Logger,
-  type BeforeApplicationShutdown,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import {
   BACKJOB_LOGGER_CONTEXT,
@@ -13,6 +13,7 @@ import type { ResolvedBackJobOptions } from '../backjob.options.js';
 import { InstanceState } from './instance-state.js';
 import { CallDeadline } from '../storage/call-deadline.js';
 import { JobQueue, type ShutdownWriteBound } from './job-queue.js';
+import { CacheLocator } from '../storage/cache-locator.js';
 import { RunningJobs } from './running-jobs.js';
 import { SelfHttpClient } from './self-http.client.js';
 
@@ -30,7 +31,7 @@ import { SelfHttpClient } from './self-http.client.js';
  * Its writes wait for the store at most `requestTimeout` each.
  */
 @Injectable()
-export class JobDrain implements BeforeApplicationShutdown {
+export class JobDrain implements OnModuleDestroy {
   private readonly logger = new Logger(BACKJOB_LOGGER_CONTEXT);
 
   constructor(
@@ -40,10 +41,19 @@ export class JobDrain implements BeforeApplicationShutdown {
     private readonly queue: JobQueue,
     private readonly running: RunningJobs,
     private readonly client: SelfHttpClient,
+    private readonly cache: CacheLocator,
   ) {}
 
-  async beforeApplicationShutdown(): Promise<void> {
+  // As BackJob's module is destroyed, the first step of Nest's shutdown:
+  // the running handlers still have what the modules destroyed after it
+  // hold (those imported before it). The cache's module may come first and
+  // close its client: what the drain reopens to write is closed again.
+  async onModuleDestroy(): Promise<void> {
     if (!this.instance.beginShutdown()) return;
+    await this.cache.closingWhatItReopens(() => this.letEveryJobGo());
+  }
+
+  private async letEveryJobGo(): Promise<void> {
     const bound = this.shutdownWriteBound();
     // The waiting jobs' writes go on during the grace period.
     const letGo = this.queue.close(bound);

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import * as messages from '../backjob.messages.js';
 import {
@@ -48,7 +48,7 @@ export interface DrainResult {
  * `watchPollInterval`).
  */
 @Injectable()
-export class RunningJobs implements OnModuleDestroy {
+export class RunningJobs implements OnApplicationShutdown {
   private readonly runs = new Map<string, RunningJob>();
   private readonly endings: Subscription;
   private readonly progressTicker = new ProgressTicker();
@@ -125,7 +125,9 @@ export class RunningJobs implements OnModuleDestroy {
     };
   }
 
-  onModuleDestroy(): void {
+  // After the drain: a job cancelled during the grace period still aborts
+  // its handler here.
+  onApplicationShutdown(): void {
     this.endings.unsubscribe();
   }
 

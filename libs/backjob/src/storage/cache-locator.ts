@@ -56,6 +56,30 @@ export class CacheLocator implements OnModuleInit {
     return this.found;
   }
 
+  /**
+   * Runs `work`, then closes again the cache's Redis connections that were
+   * closed before it and that it opened. A shutdown writes its endings
+   * after Nest destroyed the modules, the cache's among them when it comes
+   * first, and `@keyv/redis` connects again to write: left open, that
+   * connection would keep the process alive after `app.close()`.
+   */
+  async closingWhatItReopens<T>(work: () => Promise<T>): Promise<T> {
+    const closed = this.options.useCache
+      ? this.located()
+          .redisAdapters.map((adapter) => adapter.client as ClosableClient)
+          .filter((client) => client?.isOpen === false)
+      : [];
+    try {
+      return await work();
+    } finally {
+      await Promise.all(
+        closed
+          .filter((client) => client.isOpen)
+          .map((client) => client.close?.().catch(() => client.destroy?.())),
+      );
+    }
+  }
+
   private locate(token: InjectionToken): LocatedCache {
     let cache: unknown;
     try {
@@ -71,6 +95,13 @@ export class CacheLocator implements OnModuleInit {
     const redisAdapters = keyvRedisAdapters(cache);
     return { cache, redisAdapters, scripts: scriptRunner(redisAdapters) };
   }
+}
+
+/** What a node-redis client says of its connection, and how it ends it. */
+interface ClosableClient {
+  readonly isOpen?: boolean;
+  close?(): Promise<unknown>;
+  destroy?(): unknown;
 }
 
 function isCacheManager(value: unknown): value is CacheManagerLike {
