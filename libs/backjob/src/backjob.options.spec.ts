@@ -1,7 +1,8 @@
-import { Logger, type LoggerService } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { resolveBackJobOptions } from './backjob.options.js';
 import { BackJobConfigurationError } from './errors/backjob-configuration.error.js';
 import type { BackJobModuleOptions } from './interfaces/backjob-options.interface.js';
+import { RecordingLogger } from '../../../test/fixtures/boot.js';
 
 const KEY = 'k'.repeat(32);
 
@@ -10,16 +11,8 @@ function resolve(options: Record<string, unknown>) {
 }
 
 describe('resolveBackJobOptions()', () => {
-  const warnings: string[] = [];
-  const logger: LoggerService = {
-    log: () => undefined,
-    error: () => undefined,
-    warn: (message: unknown) => void warnings.push(String(message)),
-  };
-  beforeEach(() => {
-    warnings.length = 0;
-    Logger.overrideLogger(logger);
-  });
+  let logger: RecordingLogger;
+  beforeEach(() => Logger.overrideLogger((logger = new RecordingLogger())));
   afterEach(() => Logger.overrideLogger(false));
 
   it.each<[string, Record<string, unknown>, RegExp]>([
@@ -88,7 +81,7 @@ describe('resolveBackJobOptions()', () => {
   it('warns of options it does not know, which a typo makes', () => {
     const resolved = resolve({ key: KEY, maxConcurrentJob: 5, retries: 3 });
     expect(resolved.maxConcurrentJobs).toBe(20);
-    expect(warnings).toEqual([
+    expect(logger.warningMessages).toEqual([
       'BackJob does not know the options "maxConcurrentJob", "retries", and ignores them. Check the spelling against the options of the README.',
     ]);
   });
@@ -109,6 +102,6 @@ describe('resolveBackJobOptions()', () => {
       cleanupCron: '@hourly',
       mergeIdentical: false,
     });
-    expect(warnings).toEqual([]);
+    expect(logger.warningMessages).toEqual([]);
   });
 });

@@ -1,21 +1,14 @@
-import { Logger, type LoggerService } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { RequestSigner } from './request-signer.js';
 import { UnknownKeyLog } from './unknown-key.js';
+import { RecordingLogger } from '../../../../test/fixtures/boot.js';
 
 const target = { method: 'GET', path: '/reports' };
 const JOB_ID = '01a24265-d747-7c74-935d-b7ba4d29a57c';
 
 describe('UnknownKeyLog', () => {
-  const warnings: string[] = [];
-  const logger: LoggerService = {
-    log: () => undefined,
-    error: () => undefined,
-    warn: (message: unknown) => void warnings.push(String(message)),
-  };
-  beforeEach(() => {
-    warnings.length = 0;
-    Logger.overrideLogger(logger);
-  });
+  let logger: RecordingLogger;
+  beforeEach(() => Logger.overrideLogger((logger = new RecordingLogger())));
   afterEach(() => Logger.overrideLogger(false));
 
   const ours = new RequestSigner('a'.repeat(32), []);
@@ -27,24 +20,24 @@ describe('UnknownKeyLog', () => {
     const keyId = log.keyIdOf(forged);
     expect(keyId).toMatch(/^[0-9a-f]+$/);
     expect(log.keyIdOf(ours.sign(JOB_ID, 'worker', target, 60))).toBeNull();
-    expect(warnings).toEqual([
+    expect(logger.warningMessages).toEqual([
       expect.stringContaining(
         `refused an internal request signed with key ${keyId}, which this instance does not have`,
       ),
     ]);
-    expect(warnings.join('\n')).not.toContain('b'.repeat(32));
+    expect(logger.warningMessages.join('\n')).not.toContain('b'.repeat(32));
   });
 
   it('logs ten refusals a minute, says it goes quiet, then counts the rest when the minute is over', () => {
     const log = new UnknownKeyLog(ours);
     const start = 1_000_000;
     for (let i = 0; i < 25; i++) log.keyIdOf(forged, undefined, start + i);
-    expect(warnings).toHaveLength(11);
-    expect(warnings[10]).toBe(
+    expect(logger.warningMessages).toHaveLength(11);
+    expect(logger.warningMessages[10]).toBe(
       'BackJob refused 10 internal requests signed with keys it does not have within 60 s; it logs no more of them until 60 s have passed, then says how many there were. Many of them from outside mean someone sends forged tokens: nothing runs for them.',
     );
     log.keyIdOf(forged, undefined, start + 60_000);
-    expect(warnings.slice(11)).toEqual([
+    expect(logger.warningMessages.slice(11)).toEqual([
       'BackJob refused 15 more internal requests signed with keys it does not have, not logged one by one.',
       expect.stringContaining('which this instance does not have'),
     ]);
