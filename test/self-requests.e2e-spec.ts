@@ -1,5 +1,6 @@
 import { Controller, Get, Req } from '@nestjs/common';
 import type { Request } from 'express';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import {
@@ -15,6 +16,9 @@ import { RecordingLogger } from './fixtures/boot.js';
 import { createTestApp, waitForJob } from './fixtures/test-app.js';
 import { sleep } from './fixtures/work.controller.js';
 
+/** Stands for an app's own request context (nestjs-cls, tracing…). */
+const callerContext = new AsyncLocalStorage<string>();
+
 @Controller('where')
 class WhereController {
   @Get()
@@ -25,6 +29,8 @@ class WhereController {
       secure: req.protocol === 'https',
       host: req.headers.host,
       port: req.socket.localPort,
+      remote: req.socket.remoteAddress,
+      context: callerContext.getStore() ?? null,
     };
   }
 }
@@ -141,36 +147,65 @@ describe('kept-alive connections', () => {
 });
 
 describe('where internal requests go', () => {
-  it('an app served over https makes its internal requests over https, trusting a self-signed certificate only when told to', async () => {
-    const trusting = await createTestApp({
+  it("without baseUrl, hands them to the app in this process: no connection opened, a loopback request with the app's Host, outside the async context of the code that started the job", async () => {
+    const t = await createTestApp({ controllers: [WhereController] });
+    try {
+      let connections = 0;
+      (t.app.getHttpServer() as Server).on('connection', () => connections++);
+      const id = await callerContext.run('the caller', () =>
+        t.backjob.start('where'),
+      );
+      const status = await waitForJob(t.backjob, id);
+      expect(status.status).toBe(JobStatus.Completed);
+      const port = Number(new URL(t.url).port);
+      expect(JSON.parse(status.statusText)).toEqual({
+        secure: false,
+        host: `127.0.0.1:${port}`,
+        port,
+        remote: '127.0.0.1',
+        context: null,
+      });
+      expect(connections).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('an app served over https: its requests in process read as https ones; to baseUrl they go over https, trusting a self-signed certificate only when told to', async () => {
+    const served = await createTestApp({
       controllers: [WhereController],
       httpsOptions: tls,
-      backjob: { allowSelfSignedCertificates: true },
     });
-    try {
-      expect(trusting.url).toMatch(/^https:/);
-      const status = await waitForJob(
-        trusting.backjob,
-        await trusting.backjob.start('where'),
-      );
-      expect(status.status).toBe(JobStatus.Completed);
-      expect(JSON.parse(status.statusText)).toMatchObject({ secure: true });
-    } finally {
-      await trusting.close();
-    }
     const strict = await createTestApp({
       controllers: [WhereController],
-      httpsOptions: tls,
+      sqliteFile: served.sqliteFile,
+      backjob: { baseUrl: served.url },
+    });
+    const trusting = await createTestApp({
+      controllers: [WhereController],
+      sqliteFile: served.sqliteFile,
+      backjob: { baseUrl: served.url, allowSelfSignedCertificates: true },
     });
     try {
-      const status = await waitForJob(
+      expect(served.url).toMatch(/^https:/);
+      for (const app of [served, trusting]) {
+        const status = await waitForJob(
+          app.backjob,
+          await app.backjob.start('where'),
+        );
+        expect(status.status).toBe(JobStatus.Completed);
+        expect(JSON.parse(status.statusText)).toMatchObject({ secure: true });
+      }
+      const refused = await waitForJob(
         strict.backjob,
         await strict.backjob.start('where'),
       );
-      expect(status?.status).toBe(JobStatus.Failed);
-      expect(status?.statusText).toMatch(/self[- ]signed certificate/);
+      expect(refused.status).toBe(JobStatus.Failed);
+      expect(refused.statusText).toMatch(/self[- ]signed certificate/);
     } finally {
+      await trusting.close();
       await strict.close();
+      await served.close();
     }
   });
 

@@ -60,7 +60,6 @@ const STEPS = [
   'inserted',
   'queued',
   'worker request sent',
-  'sent (end())',
   'arrived at the server',
   'reached BackJob',
   'claimed',
@@ -123,15 +122,6 @@ try {
   onCall(SelfHttpClient, 'send', 'worker request sent');
   onCall(JobWorker, 'run', 'reached BackJob');
   onCall(JobTracker, 'claim', 'reached BackJob', 'claimed');
-  const http = await import('node:http');
-  const end = http.ClientRequest.prototype.end;
-  http.ClientRequest.prototype.end = function (
-    this: InstanceType<typeof http.ClientRequest>,
-    ...args: unknown[]
-  ) {
-    mark('sent (end())');
-    return (end as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof end;
   (app.getHttpServer() as Server).prependListener('request', () =>
     mark('arrived at the server'),
   );
@@ -148,7 +138,6 @@ try {
       ledger.pickups.at(-1)!,
     ]);
   }
-  http.ClientRequest.prototype.end = end;
   console.log(
     `Pickup, ${platform}${idleMs > 0 ? `, ${idleMs} ms idle before each` : ''}: median ms after start() was called`,
   );

@@ -153,6 +153,9 @@ export const unsupportedPlatformMessage = (type: string) =>
 export const notListeningMessage = () =>
   'BackJob cannot send its internal request: the app is not listening yet. Start jobs after app.listen(), or set the baseUrl option.';
 
+export const noHttpServerMessage = () =>
+  'BackJob cannot send its internal request: the app has no HTTP server. Start jobs in an app made with NestFactory.create(), not createApplicationContext(), or set the baseUrl option.';
+
 export const dataSourceNotConnectedMessage = () =>
   "BackJob's data source is not connected: initialize it (DataSource.initialize(), which TypeOrmModule does at start) and keep it open while the app runs.";
 

@@ -6,6 +6,11 @@ import * as messages from '../backjob.messages.js';
 import { expressDialect } from './express-dialect.js';
 import { fastifyDialect } from './fastify-dialect.js';
 import {
+  InProcessServer,
+  type InProcessExchange,
+  type InProcessRequest,
+} from './in-process.exchange.js';
+import {
   tapNodeResponse,
   type AnswerTap,
   type PlatformDialect,
@@ -35,6 +40,7 @@ export interface ServerAddress {
 @Injectable()
 export class HttpPlatform implements OnModuleInit {
   private chosen: PlatformDialect | undefined;
+  private readonly inProcess = new InProcessServer();
 
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
@@ -110,6 +116,13 @@ export class HttpPlatform implements OnModuleInit {
   /** See `tapNodeResponse`. */
   tapAnswer(response: object, tap: AnswerTap): void {
     tapNodeResponse(this.dialect.rawResponse(response), tap);
+  }
+
+  /** Hands a request to the app's own server in this process (see `InProcessServer`). */
+  serveInProcess(request: InProcessRequest): InProcessExchange {
+    const server = this.server();
+    if (!server) throw new Error(messages.noHttpServerMessage());
+    return this.inProcess.exchange(server, request);
   }
 
   /** True once the app's server listens; false without an HTTP server (a bare application context). */
