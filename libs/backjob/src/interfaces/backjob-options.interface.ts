@@ -165,16 +165,20 @@ export interface BackJobModuleOptions {
   monitorRequest?: boolean;
 
   /**
-   * Where internal requests go, e.g. `'http://127.0.0.1:3000'` or a load
-   * balancer with a path prefix (`'https://lb.internal/app'`).
+   * Where internal requests go over HTTP(S), e.g. a load balancer with a
+   * path prefix (`'https://lb.internal/app'`), or `'http://127.0.0.1:3000'`
+   * for a real connection to this app.
    *
-   * Default: the address this app listens on, over http or https as it is
-   * served, with the app's global prefix.
+   * Default: none. Internal requests are then handed to this app's own
+   * server in this process, with no socket: the same middleware, guards,
+   * pipes and routes as a request from loopback, as `https` when the app is
+   * served over it.
    */
   baseUrl?: string;
 
   /**
-   * Accept a self-signed certificate on internal https requests.
+   * Accept a self-signed certificate on internal https requests to
+   * `baseUrl` (those handed over in process use no TLS).
    *
    * Default: `false`.
    */
