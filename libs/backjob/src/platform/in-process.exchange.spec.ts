@@ -60,15 +60,24 @@ describe('InProcessServer', () => {
     expect(answer.body).toBe('x'.repeat(100));
   });
 
-  it('closes the request when aborted: the app sees its response close, the answer rejects with the reason', async () => {
-    let closed!: () => void;
-    const sawClose = new Promise<void>((resolve) => (closed = resolve));
-    const server = serving((_req, res) => res.on('close', closed));
+  it('closes the request when aborted: the app sees its request and response close, the answer rejects with the reason', async () => {
+    const closed: string[] = [];
+    let bothClosed!: () => void;
+    const sawClose = new Promise<void>((resolve) => (bothClosed = resolve));
+    const seen = (what: string) => () => {
+      closed.push(what);
+      if (closed.length === 2) bothClosed();
+    };
+    const server = serving((req, res) => {
+      req.on('close', seen('request'));
+      res.on('close', seen('response'));
+    });
     const exchange = inProcess.exchange(server, request());
     await new Promise((resolve) => setImmediate(resolve));
     exchange.abort(new Error('the monitor stopped'));
     await expect(exchange.answer).rejects.toThrow('the monitor stopped');
     await sawClose;
+    expect(closed.sort()).toEqual(['request', 'response']);
   });
 
   it('rejects as a hang-up when the app drops the connection before it answers', async () => {

@@ -103,15 +103,14 @@ class NullSocket extends Duplex {
   readonly localPort: number;
   /** What `req.secure`, `req.protocol` and Fastify's `request.protocol` read. */
   readonly encrypted: boolean;
+  /** Why it was closed, when it was closed with an error. */
+  closedWith: Error | undefined;
 
   constructor(request: Pick<InProcessRequest, 'secure' | 'host'>) {
     super();
     this.encrypted = request.secure;
     this.localPort = Number(request.host.split(':').pop()) || 0;
   }
-
-  /** Why it was closed, when it was closed with an error. */
-  closedWith: Error | undefined;
 
   override _read(): void {}
 
@@ -278,6 +277,10 @@ function collectAnswer(
     });
     socket.once('close', () => {
       if (response.writableFinished) return;
+      // As Node's server does when a client goes away mid-request: the
+      // request is destroyed too, so that code waiting on its 'close' or
+      // 'aborted' (to stop work nobody will read) hears of it.
+      incoming.destroy(hangUp());
       reject(socket.closedWith ?? hangUp());
     });
   });
