@@ -69,7 +69,7 @@ export const invalidMethodMessage = (
   method: unknown,
   allowed: readonly string[],
 ) =>
-  `BackJob cannot send a ${JSON.stringify(method)} request: Node's HTTP parser does not carry that method. Use one of ${allowed.join(', ')}.`;
+  `BackJob cannot send a ${JSON.stringify(method)} request: Node's HTTP server does not hand that method to the app's routes (CONNECT goes to its 'connect' event). Use one of ${allowed.join(', ')}.`;
 
 export const invalidRequestFormMessage = () =>
   "BackJob's start() takes a route string, an array [route, params] or an object { route, query?, method?, body? }.";
