@@ -150,9 +150,6 @@ export const noAnswerMessage = (seconds: number) =>
 export const unsupportedPlatformMessage = (type: string) =>
   `BackJob runs on Express and Fastify, and this app's HTTP adapter is "${type}". Create the app with @nestjs/platform-express or @nestjs/platform-fastify.`;
 
-export const notListeningMessage = () =>
-  'BackJob cannot send its internal request: the app is not listening yet. Start jobs after app.listen(), or set the baseUrl option.';
-
 export const noHttpServerMessage = () =>
   'BackJob cannot send its internal request: the app has no HTTP server. Start jobs in an app made with NestFactory.create(), not createApplicationContext(), or set the baseUrl option.';
 

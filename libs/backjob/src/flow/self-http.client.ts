@@ -63,6 +63,8 @@ interface SelfTarget {
  */
 @Injectable()
 export class SelfHttpClient {
+  /** Where `baseUrl` points, parsed once; none without it. */
+  private readonly baseTarget: SelfTarget | undefined;
   private listening: SelfTarget | undefined;
   private readonly httpAgent = new http.Agent({ keepAlive: true });
   private readonly httpsAgent: https.Agent;
@@ -74,6 +76,9 @@ export class SelfHttpClient {
     private readonly platform: HttpPlatform,
     private readonly appConfig: ApplicationConfig,
   ) {
+    this.baseTarget = options.baseUrl
+      ? parseTarget(options.baseUrl)
+      : undefined;
     this.httpsAgent = new https.Agent({
       keepAlive: true,
       rejectUnauthorized: !options.allowSelfSignedCertificates,
@@ -106,13 +111,10 @@ export class SelfHttpClient {
     const pathAndQuery = shortened(
       `${request.path}${request.query ? `?${request.query}` : ''}`,
     );
-    try {
-      const target = this.target();
-      const url = `${target.baseUrl}${pathAndQuery}`;
-      return target.socketPath ? `${url} (socket ${target.socketPath})` : url;
-    } catch {
-      return pathAndQuery;
-    }
+    const target = this.target();
+    if (!target) return pathAndQuery;
+    const url = `${target.baseUrl}${pathAndQuery}`;
+    return target.socketPath ? `${url} (socket ${target.socketPath})` : url;
   }
 
   /**
@@ -121,14 +123,14 @@ export class SelfHttpClient {
    * network to that address.
    */
   send(request: SelfRequest): Promise<SelfResponse> {
-    return this.options.baseUrl
-      ? this.sendOverNetwork(request)
+    return this.baseTarget
+      ? this.sendOverNetwork(this.baseTarget, request)
       : this.sendInProcess(request);
   }
 
   private sendInProcess(request: SelfRequest): Promise<SelfResponse> {
     try {
-      const listening = this.platform.isListening() ? this.target() : undefined;
+      const listening = this.target();
       const exchange = this.platform.serveInProcess({
         // As a loopback client would: the address in Host, TLS if the
         // server takes it. Before the app listens, as `localhost`.
@@ -161,12 +163,12 @@ export class SelfHttpClient {
    * arrive is claimed once anyway.
    */
   private sendOverNetwork(
+    target: SelfTarget,
     request: SelfRequest,
     retried = false,
   ): Promise<SelfResponse> {
     return new Promise((resolve, reject) => {
       try {
-        const target = this.target();
         const { secure } = target;
         // Options, not a URL: parsing one per request cost a lone job's
         // pickup 15 µs, and the path needs none of its encoding
@@ -184,7 +186,7 @@ export class SelfHttpClient {
           release.answerBegun();
           release.answerRead();
           if (!retried && outgoing.reusedSocket && error.code === 'ECONNRESET')
-            resolve(this.sendOverNetwork(request, true));
+            resolve(this.sendOverNetwork(target, request, true));
           else reject(error);
         });
         outgoing.on('response', (response) => {
@@ -236,17 +238,17 @@ export class SelfHttpClient {
     this.httpsAgent.destroy();
   }
 
-  // Where the app listens does not change once it does: asked once, not
-  // per request (Server.address() showed in profiles).
-  private target(): SelfTarget {
-    this.listening ??= this.findTarget();
+  /** `baseUrl`, else where the app listens: none before it does. */
+  private target(): SelfTarget | undefined {
+    // Where the app listens does not change once it does: asked once, not
+    // per request (Server.address() showed in profiles).
+    this.listening ??= this.baseTarget ?? this.ownAddress();
     return this.listening;
   }
 
-  private findTarget(): SelfTarget {
-    if (this.options.baseUrl) return parseTarget(this.options.baseUrl);
+  private ownAddress(): SelfTarget | undefined {
     const server = this.platform.serverAddress();
-    if (!server) throw new Error(messages.notListeningMessage());
+    if (!server) return undefined;
     const { address } = server;
     const protocol = server.tls ? 'https' : 'http';
     if (typeof address === 'string')
