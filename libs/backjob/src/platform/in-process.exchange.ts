@@ -62,8 +62,8 @@ export class InProcessServer {
    * run here that would fail through `baseUrl`.
    */
   exchange(server: Server, request: InProcessRequest): InProcessExchange {
-    checkHeaders(request.headers);
-    if (headBytes(request) > headLimitOf(server))
+    const head = requestHead(request);
+    if (head.bytes > headLimitOf(server))
       return {
         answer: Promise.resolve({
           status: 431,
@@ -73,7 +73,7 @@ export class InProcessServer {
         abort: () => undefined,
       };
     const socket = new NullSocket(request);
-    const incoming = incomingMessage(socket, request);
+    const incoming = incomingMessage(socket, request, head);
     const response = new ServerResponse(incoming);
     response.assignSocket(socket as never);
     const answer = collectAnswer(incoming, response, socket, request);
@@ -157,14 +157,6 @@ class NullSocket extends Duplex {
   }
 }
 
-function checkHeaders(headers: OutgoingHttpHeaders): void {
-  for (const [name, value] of Object.entries(headers)) {
-    validateHeaderName(name);
-    for (const one of Array.isArray(value) ? value : [value ?? ''])
-      validateHeaderValue(name, String(one));
-  }
-}
-
 // `http.createServer({ maxHeaderSize })`, else the process's
 // (`--max-http-header-size`).
 function headLimitOf(server: Server): number {
@@ -174,20 +166,49 @@ function headLimitOf(server: Server): number {
   );
 }
 
-// As Node's parser counts them: the request line and every header line.
-function headBytes(request: InProcessRequest): number {
+/** The request's head as Node's parser would hand it over, and its size. */
+interface RequestHead {
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
+  /** The request line and every header line, as the parser counts them against `maxHeaderSize`. */
+  bytes: number;
+}
+
+/**
+ * One pass over the headers: each checked as `http.request()` checks it
+ * (it throws for one that cannot be sent), joined as Node's parser joins
+ * repeats (cookies with "; ", set-cookie kept a list, the rest with ", "),
+ * and counted.
+ */
+function requestHead(request: InProcessRequest): RequestHead {
+  const headers: IncomingHttpHeaders = {};
+  const rawHeaders: string[] = [];
   let bytes = Buffer.byteLength(
     `${request.method} ${request.url} HTTP/1.1\r\n`,
   );
-  for (const [name, value] of Object.entries(request.headers))
-    for (const one of Array.isArray(value) ? value : [value ?? ''])
-      bytes += Buffer.byteLength(`${name}: ${String(one)}\r\n`);
-  return bytes + Buffer.byteLength(`host: ${request.host}\r\n`);
+  for (const [name, value] of Object.entries({
+    host: request.host,
+    ...request.headers,
+  })) {
+    if (value === undefined) continue;
+    validateHeaderName(name);
+    const key = name.toLowerCase();
+    const values = (Array.isArray(value) ? value : [value]).map(String);
+    for (const one of values) {
+      validateHeaderValue(name, one);
+      rawHeaders.push(name, one);
+      bytes += Buffer.byteLength(`${name}: ${one}\r\n`);
+    }
+    if (key === 'set-cookie') headers[key] = values;
+    else headers[key] = values.join(key === 'cookie' ? '; ' : ', ');
+  }
+  return { headers, rawHeaders, bytes };
 }
 
 function incomingMessage(
   socket: NullSocket,
   request: InProcessRequest,
+  head: RequestHead,
 ): IncomingMessage {
   const incoming = new IncomingMessage(socket as never);
   incoming.method = request.method;
@@ -195,30 +216,11 @@ function incomingMessage(
   incoming.httpVersion = '1.1';
   incoming.httpVersionMajor = 1;
   incoming.httpVersionMinor = 1;
-  const headers = incomingHeaders({ host: request.host, ...request.headers });
-  incoming.headers = headers;
-  incoming.rawHeaders = Object.entries(headers).flatMap(([name, value]) =>
-    Array.isArray(value)
-      ? value.flatMap((one) => [name, one])
-      : [name, value ?? ''],
-  );
+  incoming.headers = head.headers;
+  incoming.rawHeaders = head.rawHeaders;
   if (request.body) incoming.push(Buffer.from(request.body, 'utf8'));
   incoming.push(null);
   incoming.complete = true;
-  return incoming;
-}
-
-// As Node's parser joins them: cookies with "; ", set-cookie kept a list,
-// the rest with ", ".
-function incomingHeaders(headers: OutgoingHttpHeaders): IncomingHttpHeaders {
-  const incoming: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    const key = name.toLowerCase();
-    const values = Array.isArray(value) ? value : [String(value)];
-    if (key === 'set-cookie') incoming[key] = values;
-    else incoming[key] = values.join(key === 'cookie' ? '; ' : ', ');
-  }
   return incoming;
 }
 
